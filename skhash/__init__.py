@@ -12,9 +12,16 @@ __version__ = "0.1.0.dev0"
 
 from skhash._codes import hamming_distance, pack_bits, unpack_codes
 from skhash.base import BaseHasher
+from skhash.linear import ITQ, LSH, PCAH, SpectralHashing
+from skhash.neighbors import HammingNeighbors
 
 __all__ = [
     "BaseHasher",
+    "HammingNeighbors",
+    "ITQ",
+    "LSH",
+    "PCAH",
+    "SpectralHashing",
     "__version__",
     "hamming_distance",
     "pack_bits",

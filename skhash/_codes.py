@@ -58,7 +58,9 @@ def pack_bits(bits_or_signs):
         raise ValueError("bits_or_signs must have at least one bit (column).")
     if arr.dtype == bool:
         return _bits.pack(arr)
-    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+    if not (
+        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+    ):
         raise ValueError(
             f"bits_or_signs must be numeric or boolean, got dtype {arr.dtype}."
         )

@@ -3,14 +3,19 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skhash._kernels import bits as _bits
 
 
-class BaseHasher(BaseEstimator):
+class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Base class of every hashing estimator (template for ``fit``/``transform``).
 
     A concrete hasher implements two methods only:
@@ -26,9 +31,11 @@ class BaseHasher(BaseEstimator):
     ``_requires_y = True``: ``fit`` then raises a ``ValueError`` naming ``y`` when
     it is missing.
 
-    Concrete classes put the mixins on the left, as scikit-learn requires::
-
-        class ITQ(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseHasher): ...
+    The scikit-learn mixins sit left of ``BaseEstimator`` here, in the base
+    class, so a concrete hasher is simply ``class ITQ(BaseHasher)``. (Listing the
+    mixins again in every subclass, as ``conventions.md`` first suggested, is not
+    possible: the mixins must run after this class's tag hook to be overridden,
+    and Python's MRO forbids repeating them on both levels.)
 
     Parameters
     ----------
@@ -141,6 +148,7 @@ class BaseHasher(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        # Codes are uint8 whatever the input dtype.
         tags.transformer_tags.preserves_dtype = []
         tags.target_tags.required = self._requires_y
         return tags
