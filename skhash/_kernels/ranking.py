@@ -300,3 +300,15 @@ def recall_hits(true_neighbors, ranking, r):
     pos = np.minimum(np.searchsorted(hay, needles.ravel()), len(hay) - 1)
     found = (hay[pos] == needles.ravel()).reshape(tn.shape)
     return found.sum(axis=1)
+
+
+def pair_relevance(y_query, y_database, rows, cols):
+    """Relevance of flat (query ``rows``, database ``cols``) pairs."""
+    if y_query.ndim == 1:
+        return y_database[cols] == y_query[rows]
+    out = np.empty(len(rows), dtype=bool)
+    step = max(1, _BLOCK_ELEMENTS // max(1, y_query.shape[1]))
+    for start in range(0, len(rows), step):
+        sl = slice(start, start + step)
+        out[sl] = (y_query[rows[sl]] & y_database[cols[sl]]).any(axis=1)
+    return out
