@@ -293,17 +293,6 @@ def _prepare(y_query, y_database, ranking, distances, ties, top_k):
     return yq, ydb, ranking, d
 
 
-_TIES_DOC = """
-    ties : {"stable", "average"}, default="stable"
-        ``"stable"`` scores the ranking in the order given; with a ranking sorted
-        by (distance, database index), as ``HammingNeighbors.kneighbors``
-        returns, ties are broken by index, as Matlab's stable ``sort`` does in
-        the SDH, DSH and UH/SH-BDNN scripts. ``"average"`` returns the expected
-        value under a uniformly random order inside each block of equal
-        distance (closed form; McSherry & Najork 2008), which needs
-        ``distances``."""
-
-
 def average_precision(
     y_query,
     y_database,
@@ -443,16 +432,16 @@ def mean_average_precision(
     by ``zero_relevant`` (NaN when every query is dropped). The published
     numbers use different AP variants; ``protocol`` names them:
 
-    ================== ====== =========== ============= =====================
-    protocol           top_k  normalize   interpolation zero_relevant
-    ================== ====== =========== ============= =====================
-    ``"full"``         None   relevant    none          zero
-    ``"sdh"``          None   relevant    none          zero
-    ``"bdnn"``         None   relevant    trapezoid     zero
-    ``"hashnet-pytorch"`` K   retrieved   none          drop
-    ``"hashnet-caffe"``   K   retrieved   none          drop-database
-    ``"deephash"``     K      retrieved   none          zero
-    ================== ====== =========== ============= =====================
+    ======================= ====== =========== ============= ===============
+    protocol                top_k  normalize   interpolation zero_relevant
+    ======================= ====== =========== ============= ===============
+    ``"full"``              None   relevant    none          zero
+    ``"sdh"``               None   relevant    none          zero
+    ``"bdnn"``              None   relevant    trapezoid     zero
+    ``"hashnet-pytorch"``   K      retrieved   none          drop
+    ``"hashnet-caffe"``     K      retrieved   none          drop-database
+    ``"deephash"``          K      retrieved   none          zero
+    ======================= ====== =========== ============= ===============
 
     * ``"full"`` / ``"sdh"``: non-interpolated AP over the full Hamming ranking
       divided by R, queries with R = 0 count 0 (SDH's ``cat_apcal``, LDPSH's

@@ -166,7 +166,9 @@ def score_searcher(
     if params["ties"] == "average" and K < n_db:
         n_neighbors = min(n_db, 2 * K)
     if chunk_size is None:
-        chunk_size = max(1, _CHUNK_ELEMENTS // n_neighbors)
+        # the tie-average kernel holds ~20 temporaries per ranked entry
+        budget = _CHUNK_ELEMENTS // (8 if params["ties"] == "average" else 1)
+        chunk_size = max(1, budget // n_neighbors)
     else:
         chunk_size = _check_int(chunk_size, "chunk_size")
 
