@@ -19,7 +19,6 @@ import time
 
 import numpy as np
 
-from _common import default_data_home, neighbor_indicator, print_table
 from skhash import ITQ, LSH, PCAH, HammingNeighbors, SpectralHashing
 from skhash.datasets import (
     euclidean_ground_truth,
@@ -28,6 +27,8 @@ from skhash.datasets import (
     retrieval_split,
 )
 from skhash.metrics import mean_average_precision
+
+from _common import default_data_home, neighbor_indicator, print_table
 
 METHODS = {"LSH": LSH, "PCAH": PCAH, "ITQ": ITQ, "SpectralHashing": SpectralHashing}
 
