@@ -13,4 +13,32 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "`pip install skhash[deep]`."
     ) from exc
 
-__all__ = []
+from skhash.deep import losses
+from skhash.deep._base import BaseDeepHasher
+from skhash.deep._callbacks import BetaContinuation
+from skhash.deep._dhn import DHN
+from skhash.deep._dnnh import DNNH
+from skhash.deep._dsh import DSH
+from skhash.deep._hashnet import HashNet
+from skhash.deep._modules import (
+    MLP,
+    DivideEncodeHead,
+    DSHConvNet,
+    HashHead,
+    HashingNetwork,
+)
+
+__all__ = [
+    "DHN",
+    "DNNH",
+    "DSH",
+    "MLP",
+    "BaseDeepHasher",
+    "BetaContinuation",
+    "DSHConvNet",
+    "DivideEncodeHead",
+    "HashHead",
+    "HashNet",
+    "HashingNetwork",
+    "losses",
+]

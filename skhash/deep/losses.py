@@ -1,7 +1,512 @@
 """Loss functions of the deep hashing papers, one function per paper.
 
-Each function takes torch tensors and returns a scalar tensor; the thin
-``nn.Module`` wrappers serve skorch's ``criterion=``.
+Every loss is a pure function of torch tensors that returns a scalar tensor.
+``relaxed`` always names the real-valued network outputs before the sign
+(``(n, n_bits)``); ``similarity`` the pairwise labels, 1 = similar,
+0 = dissimilar (each docstring maps this to the paper's own coding). The
+``nn.Module`` wrappers (:class:`DSHLoss`, ...) serve skorch's ``criterion=``:
+they take ``(relaxed, y)`` for a mini-batch and build the in-batch similarity
+from the labels ``y`` with :func:`label_similarity`, so no dataset-wide
+pairwise matrix is ever formed.
 """
 
-__all__ = []
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "DHNLoss",
+    "DNNHLoss",
+    "DSHLoss",
+    "HashNetLoss",
+    "dhn_loss",
+    "dnnh_loss",
+    "dsh_loss",
+    "hashnet_loss",
+    "label_similarity",
+    "label_cosine_similarity",
+]
+
+
+# ----------------------------------------------------------------------------
+# Pairwise labels
+# ----------------------------------------------------------------------------
+def label_similarity(y_a, y_b=None):
+    """Pairwise 0/1 similarity from class labels or multi-label indicators.
+
+    Parameters
+    ----------
+    y_a : Tensor of shape (n_a,) or (n_a, n_classes)
+        Integer class labels (1-D) or a 0/1 multi-label indicator matrix (2-D).
+    y_b : Tensor of shape (n_b,) or (n_b, n_classes), default=None
+        Second set; ``None`` means ``y_a`` (all pairs within one batch).
+
+    Returns
+    -------
+    similarity : Tensor of shape (n_a, n_b)
+        1 where the labels are equal (single-label) or share at least one
+        label (multi-label), else 0; float dtype.
+    """
+    if y_b is None:
+        y_b = y_a
+    if y_a.ndim == 1:
+        return (y_a[:, None] == y_b[None, :]).to(torch.get_default_dtype())
+    y_a = y_a.to(torch.float64)
+    y_b = y_b.to(torch.float64)
+    return (y_a @ y_b.T > 0).to(torch.get_default_dtype())
+
+
+def label_cosine_similarity(y_a, y_b=None):
+    """Cosine similarity of label vectors (HashNet's continuous similarity).
+
+    Single-label input gives the 0/1 :func:`label_similarity`. Rows with no
+    label give 0.
+
+    Parameters
+    ----------
+    y_a : Tensor of shape (n_a,) or (n_a, n_classes)
+        Class labels or a 0/1 indicator matrix.
+    y_b : Tensor of shape (n_b,) or (n_b, n_classes), default=None
+        Second set; ``None`` means ``y_a``.
+
+    Returns
+    -------
+    c : Tensor of shape (n_a, n_b)
+        ``<y_i, y_j> / (||y_i|| ||y_j||)``, in [0, 1].
+    """
+    if y_b is None:
+        y_b = y_a
+    if y_a.ndim == 1:
+        return label_similarity(y_a, y_b)
+    y_a = y_a.to(torch.float64)
+    y_b = y_b.to(torch.float64)
+    na = y_a.norm(dim=1).clamp_min(1e-12)
+    nb = y_b.norm(dim=1).clamp_min(1e-12)
+    c = (y_a @ y_b.T) / (na[:, None] * nb[None, :])
+    return c.to(torch.get_default_dtype())
+
+
+def _check_pairwise(relaxed_a, relaxed_b, similarity, name="similarity"):
+    if relaxed_a.ndim != 2 or relaxed_b.ndim != 2:
+        raise ValueError(
+            "relaxed outputs must be 2-D (n_samples, n_bits), got shapes "
+            f"{tuple(relaxed_a.shape)} and {tuple(relaxed_b.shape)}."
+        )
+    expected = (relaxed_a.shape[0], relaxed_b.shape[0])
+    if tuple(similarity.shape) != expected:
+        raise ValueError(
+            f"{name} must have shape {expected} (one entry per pair), got "
+            f"{tuple(similarity.shape)}."
+        )
+
+
+def _log_cosh(x):
+    # log cosh(x) = |x| + log(1 + exp(-2|x|)) - log 2, which never overflows.
+    a = x.abs()
+    return a + F.softplus(-2.0 * a) - math.log(2.0)
+
+
+# ----------------------------------------------------------------------------
+# DSH
+# ----------------------------------------------------------------------------
+def dsh_loss(relaxed, similarity, *, margin=None, quantization_weight=0.01):
+    r"""Deep Supervised Hashing (DSH) loss on all pairs of a mini-batch.
+
+    For real-valued outputs :math:`b_i, b_j \in \mathbb{R}^k` and DSH's
+    inverted pair label :math:`y_{ij} = 1 - s_{ij}` (0 = similar):
+
+    .. math::
+
+        \ell(b_i, b_j, y_{ij}) = \tfrac12 (1 - y_{ij}) \|b_i - b_j\|_2^2
+            + \tfrac12 y_{ij} \max(m - \|b_i - b_j\|_2^2, 0)
+            + \alpha \big(\| |b_i| - \mathbf 1 \|_1 + \| |b_j| - \mathbf 1 \|_1\big)
+
+    and over a mini-batch of :math:`N` samples (the reduction of the authors'
+    code):
+
+    .. math::
+
+        L = \frac{1}{N(N-1)/2} \sum_{i<j} \Big[\tfrac12 (1 - y_{ij}) d_{ij}
+            + \tfrac12 y_{ij} \max(m - d_{ij}, 0)\Big]
+            + \frac{\alpha}{N} \sum_{i=1}^N \sum_{t=1}^k \big| |b_{it}| - 1 \big|,
+        \qquad d_{ij} = \|b_i - b_j\|_2^2 .
+
+    Parameters
+    ----------
+    relaxed : Tensor of shape (N, k)
+        Linear network outputs :math:`b` (no tanh: the code is their sign).
+    similarity : Tensor of shape (N, N)
+        :math:`s_{ij}`, 1 = similar, 0 = dissimilar (DSH's :math:`y = 1 - s`).
+        Only the strict upper triangle is read.
+    margin : float, default=None
+        :math:`m`, on the squared Euclidean distance; ``None`` means
+        :math:`2k` (a Hamming distance of :math:`k/2` between exact codes).
+    quantization_weight : float, default=0.01
+        :math:`\alpha`, weight of the L1 regulariser towards :math:`\pm 1`.
+
+    Returns
+    -------
+    loss : scalar Tensor
+        Mean of the pair term over the :math:`N(N-1)/2` unordered pairs plus
+        the regulariser averaged over samples (summed over bits). With
+        :math:`N = 1` the pair term is 0.
+
+    Notes
+    -----
+    The paper writes the regulariser once per pair; its code, which defines
+    the in-batch reduction, applies it once per sample and divides by
+    :math:`N`, which is what is implemented (with :math:`\alpha = 0.01`, the
+    code's value). The regulariser's subgradient is the one of the code
+    (:math:`\operatorname{sign}(b)\operatorname{sign}(|b| - 1)`).
+
+    References
+    ----------
+    H. Liu, R. Wang, S. Shan, X. Chen, "Deep Supervised Hashing for Fast Image
+    Retrieval", CVPR 2016.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhash.deep.losses import dsh_loss
+    >>> b = torch.tensor([[1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]])
+    >>> s = torch.tensor([[1.0, 1, 0], [1, 1, 0], [0, 0, 1]])
+    >>> float(dsh_loss(b, s))  # similar pair identical, dissimilar beyond 2k
+    0.0
+    """
+    _check_pairwise(relaxed, relaxed, similarity)
+    n, k = relaxed.shape
+    m = 2.0 * k if margin is None else float(margin)
+    regulariser = (relaxed.abs() - 1.0).abs().sum() / n
+    if n < 2:
+        return quantization_weight * regulariser
+    sq = (relaxed * relaxed).sum(dim=1)
+    dist = (sq[:, None] + sq[None, :] - 2.0 * relaxed @ relaxed.T).clamp_min(0.0)
+    iu = torch.triu_indices(n, n, offset=1, device=relaxed.device)
+    d = dist[iu[0], iu[1]]
+    s = similarity[iu[0], iu[1]].to(relaxed.dtype)
+    pair = 0.5 * s * d + 0.5 * (1.0 - s) * torch.clamp(m - d, min=0.0)
+    return pair.mean() + quantization_weight * regulariser
+
+
+# ----------------------------------------------------------------------------
+# DHN
+# ----------------------------------------------------------------------------
+def dhn_loss(relaxed, similarity, *, quantization_weight=0.2):
+    r"""Deep Hashing Network (DHN) loss: pairwise cross-entropy + log-cosh.
+
+    .. math::
+
+        C = \frac{1}{N^2} \sum_{i=1}^N \sum_{j=1}^N
+            \Big(\log\big(1 + e^{\langle z_i, z_j\rangle}\big)
+            - s_{ij} \langle z_i, z_j\rangle\Big)
+          + \frac{\lambda}{N k} \sum_{i=1}^N \sum_{t=1}^k
+            \log\cosh\big(|z_{it}| - 1\big)
+
+    Parameters
+    ----------
+    relaxed : Tensor of shape (N, k)
+        :math:`z`, the tanh outputs of the hash layer.
+    similarity : Tensor of shape (N, N)
+        :math:`s_{ij} \in \{0, 1\}` (1 = similar), the paper's coding.
+    quantization_weight : float, default=0.2
+        :math:`\lambda`, weight of the smooth quantisation penalty (0.2 in the
+        authors' code, with this normalisation).
+
+    Returns
+    -------
+    loss : scalar Tensor
+        The pair term averaged over all :math:`N^2` ordered pairs (diagonal
+        included), plus :math:`\lambda` times the quantisation term averaged
+        over all :math:`N k` entries.
+
+    Notes
+    -----
+    Stable forms: :math:`\log(1 + e^x)` is ``softplus(x)`` (the code cuts to
+    the linear asymptote above 15; softplus is exact everywhere), and
+    :math:`\log\cosh(x) = |x| + \operatorname{softplus}(-2|x|) - \log 2`.
+    The paper sums the quantisation penalty over pairs; the code averages it
+    over samples, which differs by a constant factor absorbed into
+    :math:`\lambda`; the code's normalisation goes with its :math:`\lambda`.
+    The inner product is not scaled (HashNet's :math:`\alpha` fixes that).
+
+    References
+    ----------
+    H. Zhu, M. Long, J. Wang, Y. Cao, "Deep Hashing Network for Efficient
+    Similarity Retrieval", AAAI 2016.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhash.deep.losses import dhn_loss
+    >>> z = torch.tanh(torch.randn(4, 8, generator=torch.Generator().manual_seed(0)))
+    >>> s = torch.eye(4)
+    >>> dhn_loss(z, s).shape
+    torch.Size([])
+    """
+    _check_pairwise(relaxed, relaxed, similarity)
+    ip = relaxed @ relaxed.T
+    s = similarity.to(relaxed.dtype)
+    pair = (F.softplus(ip) - s * ip).mean()
+    quant = _log_cosh(relaxed.abs() - 1.0).mean()
+    return pair + quantization_weight * quant
+
+
+# ----------------------------------------------------------------------------
+# HashNet
+# ----------------------------------------------------------------------------
+def hashnet_loss(
+    relaxed_a,
+    relaxed_b,
+    similarity,
+    *,
+    alpha=None,
+    continuous_similarity=None,
+):
+    r"""HashNet's weighted maximum-likelihood pairwise loss.
+
+    All pairs between two mini-batches :math:`a` and :math:`b`:
+
+    .. math::
+
+        L = \frac{1}{|S|} \sum_{(i, j) \in S} w_{ij}
+            \Big(\log\big(1 + e^{\alpha \langle h_i, h_j\rangle}\big)
+            - \alpha s_{ij} \langle h_i, h_j\rangle\Big),
+        \qquad
+        w_{ij} = \begin{cases}
+            c_{ij}\, |S| / |S_1| & s_{ij} = 1 \\
+            |S| / |S_0| & s_{ij} = 0
+        \end{cases}
+
+    Parameters
+    ----------
+    relaxed_a : Tensor of shape (N_a, k)
+        :math:`h_i = \tanh(\beta z_i)` of the first batch.
+    relaxed_b : Tensor of shape (N_b, k)
+        :math:`h_j` of the second batch.
+    similarity : Tensor of shape (N_a, N_b)
+        :math:`s_{ij} \in \{0, 1\}` (1 = similar), the paper's coding;
+        :math:`S` is the set of all :math:`N_a N_b` pairs, :math:`S_1`,
+        :math:`S_0` its similar and dissimilar pairs.
+    alpha : float, default=None
+        :math:`\alpha`, the adaptive-sigmoid scale; ``None`` means
+        :math:`10 / k`, which keeps :math:`\alpha\langle h, h'\rangle` within
+        :math:`[-10, 10]`.
+    continuous_similarity : Tensor of shape (N_a, N_b), default=None
+        :math:`c_{ij}` (read on similar pairs only); ``None`` means 1 (the
+        single-label case). For multi-label data skhash passes the cosine of
+        the label vectors (:func:`label_cosine_similarity`).
+
+    Returns
+    -------
+    loss : scalar Tensor
+        The weighted sum divided by the number of pairs :math:`|S|`. When a
+        batch has no similar (or no dissimilar) pair, that group's weight is
+        irrelevant and the other group's weight is 1.
+
+    Notes
+    -----
+    :math:`\log(1 + e^x)` is computed as ``softplus(x)`` (the code switches to
+    the linear asymptote above 15). The weights are the paper's per-batch
+    ratios; the Caffe code instead fixes the similar-pair weight per dataset
+    (``class_num``). The continuous similarity for multi-label data is the
+    cosine of the label vectors as the paper describes it from memory [rec
+    in the spec]; the Caffe code squares it.
+
+    References
+    ----------
+    Z. Cao, M. Long, J. Wang, P. S. Yu, "HashNet: Deep Learning to Hash by
+    Continuation", ICCV 2017.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhash.deep.losses import hashnet_loss
+    >>> g = torch.Generator().manual_seed(0)
+    >>> ha = torch.tanh(torch.randn(3, 8, generator=g))
+    >>> hb = torch.tanh(torch.randn(5, 8, generator=g))
+    >>> s = (torch.arange(3)[:, None] == torch.arange(5)[None, :] % 3).float()
+    >>> hashnet_loss(ha, hb, s).shape
+    torch.Size([])
+    """
+    _check_pairwise(relaxed_a, relaxed_b, similarity)
+    k = relaxed_a.shape[1]
+    a = 10.0 / k if alpha is None else float(alpha)
+    s = similarity.to(relaxed_a.dtype)
+    n_pairs = s.numel()
+    if n_pairs == 0:
+        return relaxed_a.sum() * 0.0
+    n_sim = s.sum()
+    n_dis = n_pairs - n_sim
+    w_sim = n_pairs / n_sim.clamp_min(1.0)
+    w_dis = n_pairs / n_dis.clamp_min(1.0)
+    if continuous_similarity is not None:
+        _check_pairwise(
+            relaxed_a, relaxed_b, continuous_similarity, "continuous_similarity"
+        )
+        w_sim = w_sim * continuous_similarity.to(relaxed_a.dtype)
+    w = s * w_sim + (1.0 - s) * w_dis
+    ip = a * (relaxed_a @ relaxed_b.T)
+    return (w * (F.softplus(ip) - s * ip)).sum() / n_pairs
+
+
+# ----------------------------------------------------------------------------
+# DNNH
+# ----------------------------------------------------------------------------
+def dnnh_loss(relaxed, similarity, *, margin=1.0):
+    r"""DNNH's triplet ranking hinge on all triplets of a mini-batch.
+
+    For relaxed codes :math:`F \in [0, 1]^q`, every triplet (query
+    :math:`i`, more similar :math:`j \ne i` with :math:`s_{ij} = 1`, less
+    similar :math:`l` with :math:`s_{il} = 0`) of the batch:
+
+    .. math::
+
+        L = \frac{1}{|T|} \sum_{(i, j, l) \in T}
+            \max\Big(0,\ m - \big(\|F_i - F_l\|_2^2 - \|F_i - F_j\|_2^2\big)\Big)
+
+    Parameters
+    ----------
+    relaxed : Tensor of shape (N, q)
+        :math:`F`, the divide-and-encode outputs in :math:`[0, 1]`.
+    similarity : Tensor of shape (N, N)
+        :math:`s_{ij} \in \{0, 1\}` (1 = similar): the paper's
+        :math:`(I, I^+, I^-)` are the triplets with :math:`s_{ij} = 1`,
+        :math:`s_{il} = 0`.
+    margin : float, default=1.0
+        :math:`m`, the hinge margin (1 in the paper).
+
+    Returns
+    -------
+    loss : scalar Tensor
+        Mean over the valid triplets :math:`T`; 0 when the batch holds none.
+
+    Notes
+    -----
+    The paper samples triplets from labels; here every valid triplet of the
+    mini-batch is used (an :math:`N^3` mask, cheap for batches of a few
+    hundred), which removes the sampling noise and any random state.
+
+    References
+    ----------
+    H. Lai, Y. Pan, Y. Liu, S. Yan, "Simultaneous Feature Learning and Hash
+    Coding with Deep Neural Networks", CVPR 2015.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhash.deep.losses import dnnh_loss
+    >>> F = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> s = torch.tensor([[1.0, 1, 0], [1, 1, 0], [0, 0, 1]])
+    >>> float(dnnh_loss(F, s))  # every triplet ranked with distance gap 2 > 1
+    0.0
+    """
+    _check_pairwise(relaxed, relaxed, similarity)
+    n = relaxed.shape[0]
+    sq = (relaxed * relaxed).sum(dim=1)
+    dist = (sq[:, None] + sq[None, :] - 2.0 * relaxed @ relaxed.T).clamp_min(0.0)
+    s = similarity.to(torch.bool)
+    eye = torch.eye(n, dtype=torch.bool, device=relaxed.device)
+    pos = s & ~eye
+    neg = ~s & ~eye
+    valid = pos[:, :, None] & neg[:, None, :]
+    n_valid = int(valid.sum())
+    if n_valid == 0:
+        return relaxed.sum() * 0.0
+    hinge = torch.clamp(margin - (dist[:, None, :] - dist[:, :, None]), min=0.0)
+    return hinge[valid].sum() / n_valid
+
+
+# ----------------------------------------------------------------------------
+# Criterion wrappers for skorch
+# ----------------------------------------------------------------------------
+class DSHLoss(nn.Module):
+    """:func:`dsh_loss` as a skorch criterion taking ``(relaxed, y)``.
+
+    Parameters
+    ----------
+    margin : float, default=None
+        See :func:`dsh_loss`.
+    quantization_weight : float, default=0.01
+        See :func:`dsh_loss`.
+    """
+
+    def __init__(self, margin=None, quantization_weight=0.01):
+        super().__init__()
+        self.margin = margin
+        self.quantization_weight = quantization_weight
+
+    def forward(self, relaxed, y):
+        return dsh_loss(
+            relaxed,
+            label_similarity(y),
+            margin=self.margin,
+            quantization_weight=self.quantization_weight,
+        )
+
+
+class DHNLoss(nn.Module):
+    """:func:`dhn_loss` as a skorch criterion taking ``(relaxed, y)``.
+
+    Parameters
+    ----------
+    quantization_weight : float, default=0.2
+        See :func:`dhn_loss`.
+    """
+
+    def __init__(self, quantization_weight=0.2):
+        super().__init__()
+        self.quantization_weight = quantization_weight
+
+    def forward(self, relaxed, y):
+        return dhn_loss(
+            relaxed,
+            label_similarity(y),
+            quantization_weight=self.quantization_weight,
+        )
+
+
+class HashNetLoss(nn.Module):
+    """:func:`hashnet_loss` as a skorch criterion taking ``(relaxed, y)``.
+
+    The mini-batch is split into two halves, and all pairs *between* them are
+    used: the two mini-batches per iteration of the authors' code.
+
+    Parameters
+    ----------
+    alpha : float, default=None
+        See :func:`hashnet_loss`.
+    """
+
+    def __init__(self, alpha=None):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, relaxed, y):
+        half = relaxed.shape[0] // 2
+        if half == 0:
+            return relaxed.sum() * 0.0
+        ha, hb = relaxed[:half], relaxed[half:]
+        ya, yb = y[:half], y[half:]
+        c = None if y.ndim == 1 else label_cosine_similarity(ya, yb)
+        return hashnet_loss(
+            ha, hb, label_similarity(ya, yb), alpha=self.alpha, continuous_similarity=c
+        )
+
+
+class DNNHLoss(nn.Module):
+    """:func:`dnnh_loss` as a skorch criterion taking ``(relaxed, y)``.
+
+    Parameters
+    ----------
+    margin : float, default=1.0
+        See :func:`dnnh_loss`.
+    """
+
+    def __init__(self, margin=1.0):
+        super().__init__()
+        self.margin = margin
+
+    def forward(self, relaxed, y):
+        return dnnh_loss(relaxed, label_similarity(y), margin=self.margin)

@@ -1,0 +1,310 @@
+"""BaseDeepHasher: a scikit-learn hasher that trains a skorch net in ``fit``."""
+
+import copy
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import validate_data
+from skorch import NeuralNet
+
+from skhash.base import BaseHasher
+from skhash.deep._modules import MLP, HashHead, HashingNetwork
+
+__all__ = ["BaseDeepHasher"]
+
+# Shared parameter documentation, substituted for ``{network_params}`` and
+# ``{training_params}`` in the concrete classes' docstrings.
+NETWORK_PARAMS_DOC = """backbone : torch.nn.Module, default=None
+        Feature extractor, deep-copied in ``fit`` (its weights are kept as
+        given). ``None``: an :class:`~skhash.deep.MLP` with
+        ``hidden_layer_sizes`` on feature vectors.
+    hidden_layer_sizes : array-like of int, default=(256,)
+        Hidden widths of the default MLP backbone (ReLU units); ignored when
+        ``backbone`` is given.
+    input_shape : tuple of int, default=None
+        Shape of one sample for the backbone, e.g. ``(3, 32, 32)``: ``X``
+        holds flat rows of ``prod(input_shape)`` values, reshaped per batch.
+        ``None``: the backbone sees the rows as they are."""
+TRAINING_PARAMS_DOC = """max_epochs : int, default=20
+        Passes over the training data (skorch's ``max_epochs``).
+    lr : float, default=1e-3
+        Learning rate.
+    batch_size : int, default=128
+        Mini-batch size; pairs (or triplets) are formed inside each batch.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+        Optimizer; its other arguments go in ``net_params`` (e.g.
+        ``{"optimizer__momentum": 0.9, "optimizer__weight_decay": 4e-3}``).
+    device : str or torch.device, default="cpu"
+        Where to train and encode, e.g. ``"cuda"``.
+    callbacks : list of skorch callbacks or (name, callback) pairs, default=None
+        Extra skorch callbacks (deep-copied in ``fit``), e.g. an
+        ``LRScheduler`` for the papers' step schedules.
+    net_params : dict, default=None
+        Extra keyword arguments of :class:`skorch.NeuralNet`, applied last.
+    random_state : int, RandomState instance or None, default=None
+        Seed of weight initialisation and batch shuffling (the global torch
+        RNG is not touched).
+    verbose : int, default=0
+        skorch's per-epoch log (loss, time) when positive."""
+ATTRIBUTES_DOC = """net_ : skorch.NeuralNet
+        The trained net; ``net_.module_`` is the :class:`HashingNetwork`,
+        ``net_.history`` the training log.
+    n_bits_ : int
+        Code length.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Names of the features seen in ``fit``, when they are all strings."""
+
+
+def fill_doc(cls):
+    """Substitute the shared parameter sections into a class docstring."""
+    cls.__doc__ = (
+        cls.__doc__.replace("{network_params}", NETWORK_PARAMS_DOC)
+        .replace("{training_params}", TRAINING_PARAMS_DOC)
+        .replace("{attributes}", ATTRIBUTES_DOC)
+    )
+    return cls
+
+
+# Batch size used by ``decision_function``/``transform`` at the least.
+_MIN_ENCODE_BATCH = 1024
+
+
+class BaseDeepHasher(BaseHasher):
+    """Base class of the deep hashers: a skorch ``NeuralNet`` built in ``fit``.
+
+    The estimator *composes* a :class:`skorch.NeuralNet` (kept as ``net_``)
+    rather than subclassing it, so it is a plain scikit-learn transformer
+    (cloning, grid search, pickling) with skorch's training vocabulary:
+    ``max_epochs``, ``lr``, ``batch_size``, ``optimizer``, ``device``,
+    ``callbacks``, ``verbose``. Anything else skorch accepts goes through
+    ``net_params`` (e.g. ``{"optimizer__momentum": 0.9}``).
+
+    **Network.** ``backbone -> flatten -> hash head`` (:class:`HashingNetwork`).
+    ``backbone=None`` builds an :class:`MLP` with ``hidden_layer_sizes`` on
+    feature vectors; any ``torch.nn.Module`` may be passed instead (it is
+    deep-copied, and its weights are kept as given, pretrained or not). Its
+    output width is found by one forward pass on zeros in eval mode.
+
+    **Images.** scikit-learn validates 2-D input, so images travel as flat
+    rows: pass ``X`` of shape ``(n_samples, C * H * W)`` and
+    ``input_shape=(C, H, W)``; the network reshapes each batch before the
+    backbone (e.g. ``backbone=DSHConvNet(), input_shape=(3, 32, 32)``).
+
+    **Data and determinism.** ``X`` is cast to float32. ``y`` is a 1-D array
+    of class labels (encoded as integers) or a 2-D 0/1 multi-label indicator
+    matrix; pairs or triplets are built inside each mini-batch by the
+    criterion, never over the whole training set. One int seed is drawn from
+    ``random_state``; weights are initialised and the net trained inside
+    ``torch.random.fork_rng`` with that seed, and the data loader shuffles
+    with its own ``torch.Generator``, so the user's global torch RNG is left
+    untouched and CPU training is reproducible bit for bit. On a GPU it is
+    best effort (cuDNN/cuBLAS kernels are not all deterministic).
+
+    **Encoding.** ``decision_function`` runs the module in eval mode without
+    gradients, in batches of ``max(batch_size, 1024)``; ``transform``
+    thresholds at 0 and packs.
+
+    **Extension points** for a new method (subclass, set ``_requires_y``,
+    declare the method's parameters in ``__init__`` and
+    ``_parameter_constraints``):
+
+    * ``_build_head(in_features)``: the hash head, a module with
+      ``relaxed(features)`` (what the loss sees) and ``decision(features)``
+      (the values whose signs are the bits). Default: a linear
+      :class:`HashHead`.
+    * ``_build_criterion()``: an ``nn.Module`` called as
+      ``criterion(module_output, y_batch)`` (required).
+    * ``_build_callbacks()``: the method's own skorch callbacks, as
+      ``(name, callback)`` pairs, added after the user's ``callbacks``.
+    * ``_build_module(n_features)``: the whole network; override for a
+      network that is not backbone + head (e.g. one that also owns
+      codebooks).
+    * ``_encode_targets(y)``: validated ``y`` to the array skorch batches.
+    * ``_make_dataset(X, y)``: the ``(X, y)`` passed to ``net_.fit``. To see
+      sample indices in the loss (memory banks, per-sample codes), return
+      ``X`` as a dict such as ``{"x": X, "idx": np.arange(n)}``; skorch then
+      calls ``forward(x=..., idx=...)``.
+    * ``_net_class``: the skorch class (``NeuralNet``; a subclass may
+      override ``get_loss`` or ``train_step``).
+    * ``_decision_batch(module, xb)``: the decision values of one batch.
+
+    Parameters common to every deep hasher are documented on the concrete
+    classes (:class:`DSH`, :class:`DHN`, :class:`HashNet`, :class:`DNNH`).
+    """
+
+    _requires_y = True
+    _net_class = NeuralNet
+    _head_activation = "linear"
+    _head_init = "xavier"
+
+    _parameter_constraints: dict = {
+        **BaseHasher._parameter_constraints,
+        "backbone": [None, HasMethods(["forward"])],
+        "hidden_layer_sizes": ["array-like"],
+        "input_shape": [None, tuple, list],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "optimizer": [callable],
+        "device": [None, str, torch.device],
+        "callbacks": [None, list],
+        "net_params": [None, dict],
+        "verbose": ["verbose"],
+    }
+
+    # Validation -----------------------------------------------------------
+    def _validate_fit_input(self, X, y):
+        if self._requires_y and y is None:
+            # Wording shared with scikit-learn's own estimators (and its checks).
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target "
+                "y is None: pass class labels as a 1-D array or a 2-D 0/1 "
+                "multi-label indicator matrix."
+            )
+        if not self._requires_y:
+            return super()._validate_fit_input(X, y)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=[np.float32, np.float64],
+            multi_output=True,
+            ensure_min_samples=2,
+        )
+        return X, y
+
+    def _encode_targets(self, y):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        if y.ndim == 1:
+            _, codes = np.unique(y, return_inverse=True)
+            return codes.astype(np.int64)
+        if not np.all((y == 0) | (y == 1)):
+            raise ValueError(
+                "y must be a 1-D array of class labels or a 2-D 0/1 multi-label "
+                f"indicator matrix; got a 2-D y of type {type_of_target(y)!r}."
+            )
+        return y.astype(np.float32)
+
+    def _check_network_params(self, n_features):
+        sizes = np.asarray(self.hidden_layer_sizes).ravel()
+        if sizes.size and (not np.all(np.mod(sizes, 1) == 0) or np.any(sizes < 1)):
+            raise ValueError(
+                "hidden_layer_sizes must hold positive integers, got "
+                f"{self.hidden_layer_sizes!r}."
+            )
+        if self.input_shape is not None:
+            shape = tuple(int(s) for s in self.input_shape)
+            if int(np.prod(shape)) != n_features:
+                raise ValueError(
+                    f"input_shape={shape} holds {int(np.prod(shape))} values per "
+                    f"sample, but X has {n_features} features."
+                )
+
+    # Extension points -----------------------------------------------------
+    def _build_backbone(self, n_features):
+        if self.backbone is None:
+            sizes = [int(s) for s in np.asarray(self.hidden_layer_sizes).ravel()]
+            return MLP(n_features, sizes)
+        return copy.deepcopy(self.backbone)
+
+    def _build_head(self, in_features):
+        return HashHead(
+            in_features,
+            self.n_bits,
+            activation=self._head_activation,
+            init=self._head_init,
+        )
+
+    def _build_module(self, n_features):
+        backbone = self._build_backbone(n_features)
+        input_shape = None if self.input_shape is None else tuple(self.input_shape)
+        shape = (2, *input_shape) if input_shape else (2, n_features)
+        was_training = backbone.training
+        backbone.eval()
+        try:
+            param = next(backbone.parameters(), None)
+            kwargs = {} if param is None else {"device": param.device}
+            with torch.no_grad():
+                out = backbone(torch.zeros(shape, **kwargs))
+        finally:
+            backbone.train(was_training)
+        in_features = int(np.prod(out.shape[1:]))
+        return HashingNetwork(backbone, self._build_head(in_features), input_shape)
+
+    def _build_criterion(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _build_callbacks(self):
+        return []
+
+    def _make_dataset(self, X, y):
+        return X, y
+
+    def _decision_batch(self, module, xb):
+        return module.decision(xb)
+
+    # Template -------------------------------------------------------------
+    def _torch_devices(self):
+        device = torch.device(self.device if self.device is not None else "cpu")
+        if device.type == "cuda":
+            index = device.index if device.index is not None else 0
+            return device, [index]
+        return device, []
+
+    def _fit(self, X, y):
+        self._check_network_params(X.shape[1])
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        y = self._encode_targets(y) if y is not None else None
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        device, cuda_devices = self._torch_devices()
+        user_callbacks = copy.deepcopy(list(self.callbacks or []))
+        params = dict(
+            module=None,
+            criterion=None,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None,
+            callbacks=user_callbacks + list(self._build_callbacks()),
+            verbose=self.verbose,
+            device=self.device,
+            iterator_train__shuffle=True,
+        )
+        params.update(self.net_params or {})
+        with torch.random.fork_rng(devices=cuda_devices):
+            # Seed only the generators forked above (torch.manual_seed would
+            # also queue a seed for every CUDA device, outside the fork).
+            torch.default_generator.manual_seed(seed)
+            if cuda_devices:
+                with torch.cuda.device(cuda_devices[0]):
+                    torch.cuda.manual_seed(seed)
+            params["module"] = self._build_module(X.shape[1])
+            params["criterion"] = self._build_criterion()
+            params["iterator_train__generator"] = torch.Generator().manual_seed(seed)
+            net = self._net_class(**params)
+            X_net, y_net = self._make_dataset(X, y)
+            net.fit(X_net, y_net)
+        self.net_ = net
+        return self
+
+    def _project(self, X):
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        module = self.net_.module_
+        module.eval()
+        device = next(module.parameters()).device
+        step = max(int(self.batch_size), _MIN_ENCODE_BATCH)
+        out = []
+        with torch.no_grad():
+            for start in range(0, X.shape[0], step):
+                xb = torch.from_numpy(X[start : start + step]).to(device)
+                out.append(self._decision_batch(module, xb).cpu().numpy())
+        return np.concatenate(out, axis=0)
