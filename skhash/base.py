@@ -9,10 +9,11 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, Options
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skhash._kernels import bits as _bits
+from skhash._kernels import pq as _pq
 
 
 class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -145,6 +146,235 @@ class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
             Bits packed eight to a byte, most significant bit first.
         """
         return _bits.real_to_codes(self.decision_function(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Codes are uint8 whatever the input dtype.
+        tags.transformer_tags.preserves_dtype = []
+        tags.target_tags.required = self._requires_y
+        return tags
+
+
+class QuantizerCodes(np.ndarray):
+    """Codeword indices of a quantizer: a ``uint8`` array that says what it is.
+
+    ``BaseQuantizer.transform`` returns its codes as this thin ``ndarray``
+    subclass. It behaves as a plain array everywhere, but carries the class
+    attribute ``_skhash_code_type = "product-quantization"``, which the search
+    estimators for packed bits read (``HammingNeighbors`` refuses such codes:
+    Hamming distance between codeword indices means nothing). The mark survives
+    slicing, copying, pickling and a ``Pipeline`` (which passes a step's output
+    unchanged to the next step); ``numpy.asarray`` and pandas output drop it.
+    """
+
+    _skhash_code_type = "product-quantization"
+
+
+_POWERS_OF_TWO = {2**b for b in range(1, 9)}
+
+
+class BaseQuantizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Base class of the product quantizers (PQ, OPQ, DQN).
+
+    A quantizer splits the vectors of the space it works in (``_space(X)``) into
+    ``n_subspaces`` contiguous sub-vectors and replaces each by the nearest of
+    ``n_clusters`` codewords. ``n_bits = n_subspaces * log2(n_clusters)``, so one
+    grid over ``n_bits`` compares quantizers with hashers.
+
+    A concrete quantizer implements:
+
+    * ``_fit(X, y)``: learn the space (if any) and set ``codebooks_`` (a list of
+      ``n_subspaces`` arrays ``(n_clusters, d_m)``) and ``subspace_bounds_``;
+    * ``_space(X)``: map validated inputs to the quantized space (identity for
+      PQ, a rotation for OPQ, a network for DQN);
+    * optionally ``_from_space(Z)``: map reconstructions back to the input space
+      (``inverse_transform``); identity by default.
+
+    Supervised subclasses set ``_requires_y = True``.
+
+    Parameters
+    ----------
+    n_bits : int
+        Total code length in bits, a multiple of ``log2(n_clusters)``.
+    n_clusters : int
+        Codewords per subspace, a power of two <= 256 (one byte per subspace).
+    random_state : int, RandomState instance or None
+        Seed of the method's randomness.
+    """
+
+    _parameter_constraints: dict = {
+        "n_bits": [Interval(Integral, 1, None, closed="left")],
+        "n_clusters": [Options(Integral, _POWERS_OF_TWO)],
+        "random_state": ["random_state"],
+    }
+    _requires_y = False
+    _doc_link_module = "skhash"
+    _doc_link_template = BaseHasher._doc_link_template
+
+    # The template methods -------------------------------------------------
+    def _fit(self, X, y):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _space(self, X):
+        return X
+
+    def _from_space(self, Z):
+        return Z
+
+    # Helpers ----------------------------------------------------------------
+    def _n_subspaces(self, n_dims, what="n_features"):
+        """``n_bits / log2(n_clusters)``, checked against the quantized width."""
+        bits = int(np.log2(self.n_clusters))
+        if self.n_bits % bits:
+            raise ValueError(
+                f"n_bits={self.n_bits} must be a multiple of log2(n_clusters)="
+                f"{bits} (n_clusters={self.n_clusters}): each subspace takes "
+                f"{bits} bits."
+            )
+        M = self.n_bits // bits
+        if M > n_dims:
+            raise ValueError(
+                f"n_bits={self.n_bits} with n_clusters={self.n_clusters} means "
+                f"{M} subspaces, more than the {n_dims} dimension(s) to split "
+                f"({what}); got {n_dims} feature(s). Lower n_bits or raise "
+                "n_clusters."
+            )
+        return M
+
+    def _check_n_samples(self, n_samples):
+        if n_samples < self.n_clusters:
+            raise ValueError(
+                f"n_clusters={self.n_clusters} codewords per subspace need at "
+                f"least as many training samples; got n_samples={n_samples}."
+            )
+
+    def _validate_fit_input(self, X, y):
+        return BaseHasher._validate_fit_input(self, X, y)
+
+    def _validate_query(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+
+    def _check_codes(self, codes):
+        check_is_fitted(self)
+        arr = np.asarray(codes)
+        M, K = self.n_subspaces_, self.n_clusters_
+        if arr.ndim != 2 or arr.shape[1] != M:
+            raise ValueError(
+                f"codes must be a 2-D array of shape (n_samples, n_subspaces={M}), "
+                f"got shape {arr.shape}."
+            )
+        if arr.dtype.kind not in "iub" and not (
+            arr.dtype.kind == "f" and np.isfinite(arr).all() and (arr % 1 == 0).all()
+        ):
+            raise ValueError(
+                f"codes must be integer codeword indices, got dtype {arr.dtype}."
+            )
+        if arr.size and (arr.min() < 0 or arr.max() >= K):
+            raise ValueError(
+                f"codes must be codeword indices in [0, n_clusters={K}), got values "
+                f"in [{arr.min()}, {arr.max()}]."
+            )
+        return arr.astype(np.intp, copy=False)
+
+    # Public API -----------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the codebooks (and the quantizer's space).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training vectors.
+        y : array-like of shape (n_samples,) or (n_samples, n_classes), default=None
+            Class labels or a 0/1 multi-label indicator matrix. Required by
+            supervised quantizers, ignored by unsupervised ones.
+
+        Returns
+        -------
+        self : object
+            The fitted quantizer.
+        """
+        X, y = self._validate_fit_input(X, y)
+        self._check_n_samples(X.shape[0])
+        self._fit(X, y)
+        self.n_bits_ = int(self.n_bits)
+        self.n_clusters_ = int(self.n_clusters)
+        self.n_subspaces_ = len(self.codebooks_)
+        self._n_features_out = self.n_subspaces_
+        return self
+
+    def transform(self, X):
+        """Encode vectors: the nearest codeword of each sub-vector.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Vectors to encode.
+
+        Returns
+        -------
+        codes : QuantizerCodes of uint8, shape (n_samples, n_subspaces)
+            Codeword index per subspace (ties to the smallest index). A plain
+            ``uint8`` array marked as quantizer output, so that
+            ``HammingNeighbors`` refuses it.
+        """
+        Z = self._space(self._validate_query(X))
+        codes = _pq.encode(Z, self.codebooks_, self.subspace_bounds_)
+        return codes.view(QuantizerCodes)
+
+    def inverse_transform(self, X):
+        """Reconstruct vectors from their codes.
+
+        Parameters
+        ----------
+        X : array-like of int, shape (n_samples, n_subspaces)
+            Codes from ``transform``.
+
+        Returns
+        -------
+        X_rec : ndarray of shape (n_samples, n_dims)
+            Each sub-vector replaced by its codeword, mapped back to the input
+            space where the quantizer's space is a rotation of it (PQ, OPQ); in
+            the learned representation space for DQN.
+        """
+        codes = self._check_codes(X)
+        Z = _pq.decode(
+            codes, self.codebooks_, self.subspace_bounds_, self.codebooks_[0].dtype
+        )
+        return self._from_space(Z)
+
+    def distance_tables(self, X):
+        """Asymmetric distance (ADC/AQD) look-up tables of query vectors.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Query vectors (not quantized).
+
+        Returns
+        -------
+        tables : ndarray of shape (n_samples, n_subspaces, n_clusters)
+            ``tables[i, m, k]`` is the squared distance between sub-vector ``m``
+            of query ``i`` (in the quantizer's space) and codeword ``k`` of
+            subspace ``m``. The asymmetric distance to a database item with codes
+            ``c`` is ``tables[i, arange(n_subspaces), c].sum()``.
+        """
+        Z = self._space(self._validate_query(X))
+        return _pq.adc_tables(Z, self.codebooks_, self.subspace_bounds_)
+
+    def symmetric_distance_tables(self):
+        """Symmetric distance (SDC) tables between codewords.
+
+        Returns
+        -------
+        tables : ndarray of shape (n_subspaces, n_clusters, n_clusters)
+            ``tables[m, k, l]`` is the squared distance between codewords ``k``
+            and ``l`` of subspace ``m``; the symmetric distance between two
+            codes ``a`` and ``b`` is ``tables[arange(n_subspaces), a, b].sum()``.
+        """
+        check_is_fitted(self)
+        return _pq.sdc_tables(self.codebooks_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

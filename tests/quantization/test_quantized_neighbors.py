@@ -1,0 +1,154 @@
+"""Tests of QuantizedNeighbors: exact ADC search, scoring, prediction."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.pipeline import make_pipeline
+
+from skhash._kernels import pq as _pq
+from skhash.metrics import mean_average_precision
+from skhash.quantization import OPQ, PQ, QuantizedNeighbors
+
+ALGORITHMS = ["numpy", "numba", "auto"]
+
+
+def _naive(T, codes):
+    """ADC by a plain loop over subspaces, in the tables' dtype."""
+    d = np.zeros((T.shape[0], codes.shape[0]), dtype=T.dtype)
+    for m in range(T.shape[1]):
+        d = d + T[:, m, :][:, codes[:, m]]
+    return d
+
+
+def _naive_knn(D, k):
+    ind = np.array([np.lexsort((np.arange(D.shape[1]), row))[:k] for row in D])
+    return np.take_along_axis(D, ind, axis=1), ind
+
+
+def _algorithm(algorithm):
+    if algorithm == "numba":
+        pytest.importorskip("numba")
+    return algorithm
+
+
+@pytest.fixture
+def data():
+    rng = np.random.RandomState(0)
+    y = rng.randint(0, 4, size=500)
+    X = rng.normal(size=(500, 8)) + 2 * y[:, None]
+    return X, y
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k", [1, 7, 500])
+def test_kneighbors_exact_with_ties(data, algorithm, dtype, k):
+    # Two codewords per subspace and two subspaces: at most 4 distinct codes,
+    # so nearly every distance is tied and the index tie rule decides.
+    X, y = data
+    X = X.astype(dtype)
+    nn = QuantizedNeighbors(
+        PQ(n_bits=2, n_clusters=2, random_state=0),
+        n_neighbors=k,
+        algorithm=_algorithm(algorithm),
+    ).fit(X, y)
+    dist, ind = nn.kneighbors(X[:30])
+    T = nn.quantizer_.distance_tables(X[:30])
+    d_ref, i_ref = _naive_knn(_naive(T, nn.codes_), k)
+    np.testing.assert_array_equal(ind, i_ref)
+    np.testing.assert_array_equal(dist, d_ref)
+    assert dist.dtype == dtype and ind.dtype == np.int64
+
+
+@pytest.mark.parametrize("algorithm", ["numpy", "numba"])
+def test_kneighbors_exact_continuous(data, algorithm):
+    X, y = data
+    nn = QuantizedNeighbors(
+        OPQ(n_bits=8, n_clusters=16, max_iter=3, random_state=0),
+        n_neighbors=20,
+        algorithm=_algorithm(algorithm),
+    ).fit(X[:400], y[:400])
+    dist, ind = nn.kneighbors(X[400:])
+    d_ref, i_ref = _naive_knn(
+        _naive(nn.quantizer_.distance_tables(X[400:]), nn.codes_), 20
+    )
+    np.testing.assert_array_equal(ind, i_ref)
+    np.testing.assert_array_equal(dist, d_ref)
+    assert nn.kneighbors(X[400:], return_distance=False).shape == (100, 20)
+
+
+def test_numpy_blocks_bound_memory(data, monkeypatch):
+    X, y = data
+    nn = QuantizedNeighbors(
+        PQ(n_bits=4, n_clusters=4, random_state=0), n_neighbors=9, algorithm="numpy"
+    ).fit(X, y)
+    full = nn.kneighbors(X[:50])
+    monkeypatch.setattr(_pq, "BLOCK_BYTES", 8 * 500 * 3)  # 3 queries per block
+    blocked = nn.kneighbors(X[:50])
+    np.testing.assert_array_equal(full[1], blocked[1])
+    np.testing.assert_array_equal(full[0], blocked[0])
+
+
+def test_score_is_full_ranking_map(data):
+    X, y = data
+    nn = QuantizedNeighbors(
+        PQ(n_bits=8, n_clusters=16, random_state=0), algorithm="numpy"
+    ).fit(X[:400], y[:400])
+    T = nn.quantizer_.distance_tables(X[400:])
+    _, ranking = _naive_knn(_naive(T, nn.codes_), 400)
+    expected = mean_average_precision(y[400:], y[:400], ranking)
+    assert nn.score(X[400:], y[400:]) == pytest.approx(expected, abs=1e-12)
+    assert expected > 0.5  # well-separated classes
+
+
+def test_predict_and_pipeline(data):
+    X, y = data
+    nn = QuantizedNeighbors(PQ(n_bits=8, n_clusters=16, random_state=0), 5)
+    nn.fit(X[:400], y[:400])
+    pred = nn.predict(X[400:])
+    ind = nn.kneighbors(X[400:], return_distance=False)
+    votes = np.array([np.bincount(y[:400][i], minlength=4).argmax() for i in ind])
+    np.testing.assert_array_equal(pred, votes)
+    # multi-label indicator targets vote per column
+    Y = np.eye(4, dtype=int)[y]
+    nn2 = QuantizedNeighbors(PQ(n_bits=8, n_clusters=16, random_state=0), 5)
+    assert nn2.fit(X[:400], Y[:400]).predict(X[400:]).shape == (100, 4)
+    # in a pipeline, after a scaler
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = make_pipeline(StandardScaler(), nn).fit(X[:400], y[:400])
+    assert 0 < pipe.score(X[400:], y[400:]) <= 1
+
+
+def test_default_quantizer_pickle_determinism():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 16)).astype(np.float32)
+    nn = QuantizedNeighbors().fit(X)  # PQ(): 32 bits, 256 codewords
+    assert nn.codes_.shape == (300, 4) and nn.codes_.dtype == np.uint8
+    seeded = [
+        QuantizedNeighbors(PQ(n_bits=8, n_clusters=16, random_state=1)).fit(X)
+        for _ in range(2)
+    ]
+    np.testing.assert_array_equal(seeded[0].codes_, seeded[1].codes_)
+    restored = pickle.loads(pickle.dumps(seeded[0]))
+    np.testing.assert_array_equal(
+        restored.kneighbors(X[:5])[1], seeded[0].kneighbors(X[:5])[1]
+    )
+
+
+def test_errors(data):
+    X, y = data
+    nn = QuantizedNeighbors(PQ(n_bits=4, n_clusters=4, random_state=0)).fit(X[:100])
+    with pytest.raises(ValueError, match="n_neighbors = 101"):
+        nn.kneighbors(X[:2], n_neighbors=101)
+    with pytest.raises(ValueError, match="positive integer"):
+        nn.kneighbors(X[:2], n_neighbors=0)
+    with pytest.raises(ValueError, match="database labels"):
+        nn.score(X[:2], y[:2])
+    with pytest.raises(ValueError, match="database labels"):
+        nn.predict(X[:2])
+    with pytest.raises(ValueError, match="8 features"):
+        nn.kneighbors(X[:2, :5])
+    with pytest.raises(ValueError, match="n_clusters=4 .* n_samples=3"):
+        QuantizedNeighbors(PQ(n_bits=4, n_clusters=4)).fit(X[:3])
