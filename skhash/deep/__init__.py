@@ -27,6 +27,8 @@ from skhash.deep._modules import (
     HashHead,
     HashingNetwork,
 )
+from skhash.deep._shbdnn import SHBDNN
+from skhash.deep._uhbdnn import UHBDNN
 
 __all__ = [
     "DHN",
@@ -40,5 +42,7 @@ __all__ = [
     "HashHead",
     "HashNet",
     "HashingNetwork",
+    "SHBDNN",
+    "UHBDNN",
     "losses",
 ]

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from skhash.deep._bdnn_losses import shbdnn_loss, uhbdnn_loss  # noqa: F401
+
 __all__ = [
     "DHNLoss",
     "DNNHLoss",
