@@ -5,6 +5,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("skorch")
 
+import torch  # noqa: E402
 from sklearn.utils.estimator_checks import (  # noqa: E402
     check_get_feature_names_out_error,
     check_global_output_transform_pandas,
@@ -20,7 +21,18 @@ from skhash.deep import DHN, DNNH, DSH, HashNet  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
-_TINY = dict(n_bits=4, hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    # The checks fit hundreds of tiny nets: one intra-op thread avoids the
+    # thread start-up and contention costs on a shared 2-core machine.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+_TINY = dict(n_bits=4, hidden_layer_sizes=(8,), max_epochs=1, random_state=0)
 TINY_PARAMS = {
     DSH: _TINY,
     DHN: _TINY,
