@@ -1,12 +1,345 @@
 """The ``skhash`` command.
 
-``skhash demo`` (also the default with no arguments) fits the classic hashers at
-16, 32 and 64 bits on scikit-learn's digits data and prints an mAP table.
+Subcommands:
+
+* ``skhash demo`` (also the default with no arguments) fits the classic hashers
+  at 16, 32 and 64 bits on scikit-learn's digits data and prints an mAP table.
+* ``skhash bench``: methods x code lengths on one dataset and protocol -> a table
+  of mAP, precision within Hamming radius 2, fit, encode and search times, saved
+  as CSV and JSON, with plots when matplotlib is installed.
+  ``skhash bench --reproduce`` runs every script of ``benchmarks/``.
+* ``skhash fit`` / ``encode`` / ``search``: fit a hashing pipeline on a
+  ``.npy`` / ``.fvecs`` / ``.bvecs`` file and save it with joblib, encode a file
+  to packed codes, search a code file and write the neighbours.
+
+Every file is written atomically (to a temporary file in the same folder, then
+renamed), so a failed command leaves no half-written output behind. User
+errors (missing or malformed files, wrong shapes, unknown methods) print one
+``skhash <command>: error: ...`` line and exit with status 2.
 """
 
 import argparse
+import ast
+import contextlib
+import csv
+import io
+import json
+import os
+import platform
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
+
+# --------------------------------------------------------------------------
+# errors, progress and files
+# --------------------------------------------------------------------------
+
+
+class CommandError(Exception):
+    """A user error: printed as ``skhash <command>: error: <message>``."""
+
+
+def _log(args, message):
+    """Progress output on stderr (stdout carries the tables)."""
+    if not getattr(args, "quiet", False):
+        print(message, file=sys.stderr, flush=True)
+
+
+_READ_FORMATS = (".npy", ".fvecs", ".bvecs", ".ivecs")
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _check_output_path(path, suffixes, what):
+    """Fail before any work when an output path cannot be written."""
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        raise CommandError(
+            f"{what} {str(path)!r}: unsupported extension {path.suffix!r}; use one "
+            f"of {', '.join(suffixes)}."
+        )
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise CommandError(
+            f"{what} {str(path)!r}: folder {str(folder)!r} does not exist."
+        )
+    if path.is_dir():
+        raise CommandError(f"{what} {str(path)!r} is a folder, not a file.")
+    return path
+
+
+def _atomic_write(path, write):
+    """Call ``write(binary_file)`` on a temporary file, then rename it to ``path``.
+
+    The temporary file lives in the destination folder (so ``os.replace`` is an
+    atomic rename) and is removed if ``write`` raises.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _write_text(path, text):
+    return _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def _write_npy(path, array):
+    import numpy as np
+
+    return _atomic_write(path, lambda f: np.save(f, array, allow_pickle=False))
+
+
+def _write_ivecs(path, array):
+    import numpy as np
+
+    a = np.asarray(array)
+    rows = np.empty((a.shape[0], a.shape[1] + 1), dtype="<i4")
+    rows[:, 0] = a.shape[1]
+    rows[:, 1:] = a
+    return _atomic_write(path, lambda f: f.write(rows.tobytes()))
+
+
+def _read_matrix(path, what, *, kind="features"):
+    """Read a 2-D array from ``.npy`` / ``.fvecs`` / ``.bvecs`` / ``.ivecs``.
+
+    ``kind="features"``: finite numbers; ``kind="codes"``: uint8.
+    """
+    import numpy as np
+
+    from skhash.datasets import read_bvecs, read_fvecs, read_ivecs
+
+    path = Path(path)
+    if not path.exists():
+        raise CommandError(f"{what} file {str(path)!r} does not exist.")
+    if path.is_dir():
+        raise CommandError(f"{what} {str(path)!r} is a folder, not a file.")
+    suffix = path.suffix.lower()
+    readers = {".fvecs": read_fvecs, ".bvecs": read_bvecs, ".ivecs": read_ivecs}
+    try:
+        if suffix == ".npy":
+            X = np.load(path, allow_pickle=False)
+        elif suffix in readers:
+            X = readers[suffix](path)
+        else:
+            raise CommandError(
+                f"{what} file {str(path)!r}: unsupported format {suffix or '(none)'!r};"
+                f" use one of {', '.join(_READ_FORMATS)}."
+            )
+    except CommandError:
+        raise
+    except (ValueError, OSError, EOFError) as exc:
+        raise CommandError(
+            f"{what} file {str(path)!r} is not a valid {suffix} file: {exc}"
+        ) from exc
+    if X.ndim != 2:
+        raise CommandError(
+            f"{what} file {str(path)!r} must hold a 2-D array (one row per "
+            f"sample); got shape {X.shape}."
+        )
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise CommandError(f"{what} file {str(path)!r} is empty (shape {X.shape}).")
+    if kind == "codes":
+        if X.dtype != np.uint8:
+            raise CommandError(
+                f"{what} file {str(path)!r} holds {X.dtype} values of shape "
+                f"{X.shape}; packed codes are uint8 (write them with "
+                "`skhash encode`)."
+            )
+    else:
+        if X.dtype.kind not in "iuf":
+            raise CommandError(
+                f"{what} file {str(path)!r} holds {X.dtype} values; features must "
+                "be numbers."
+            )
+        if X.dtype.kind == "f" and not np.isfinite(X).all():
+            raise CommandError(f"{what} file {str(path)!r} contains NaN or infinity.")
+    return X
+
+
+def _read_labels(path, n_samples):
+    import numpy as np
+
+    path = Path(path)
+    if not path.exists():
+        raise CommandError(f"labels file {str(path)!r} does not exist.")
+    try:
+        if path.suffix.lower() == ".npy":
+            y = np.load(path, allow_pickle=False)
+        elif path.suffix.lower() in (".txt", ".csv"):
+            y = np.loadtxt(path, delimiter="," if path.suffix == ".csv" else None)
+            if y.dtype.kind == "f" and np.array_equal(y, np.round(y)):
+                y = y.astype(np.int64)
+        else:
+            raise CommandError(
+                f"labels file {str(path)!r}: unsupported format "
+                f"{path.suffix!r}; use .npy, .txt or .csv."
+            )
+    except CommandError:
+        raise
+    except (ValueError, OSError) as exc:
+        raise CommandError(f"labels file {str(path)!r} is not readable: {exc}") from exc
+    if y.ndim not in (1, 2) or y.shape[0] != n_samples:
+        raise CommandError(
+            f"labels file {str(path)!r} must hold one label (or one 0/1 indicator "
+            f"row) per sample, {n_samples}; got shape {y.shape}."
+        )
+    return y
+
+
+# --------------------------------------------------------------------------
+# methods
+# --------------------------------------------------------------------------
+
+# Where to look for estimators, in order; skhash.deep imports torch, so it is
+# only searched when a name is not found in the others.
+_LIGHT_MODULES = ("skhash", "skhash.linear", "skhash.quantization")
+_DEEP_MODULE = "skhash.deep"
+
+
+def _kind(cls):
+    """'hasher', 'quantizer' or None for a class exported by skhash."""
+    if not isinstance(cls, type) or cls.__name__.startswith("Base"):
+        return None
+    if callable(getattr(cls, "distance_tables", None)) and hasattr(cls, "transform"):
+        return "quantizer"
+    from skhash.base import BaseHasher
+
+    if issubclass(cls, BaseHasher) and cls is not BaseHasher:
+        return "hasher"
+    # deep hashers may not derive from BaseHasher: anything with n_bits,
+    # transform and decision_function is taken as a hasher.
+    if all(hasattr(cls, a) for a in ("fit", "transform", "decision_function")):
+        import inspect
+
+        if "n_bits" in inspect.signature(cls).parameters:
+            return "hasher"
+    return None
+
+
+def _module_methods(modname):
+    import importlib
+
+    try:
+        mod = importlib.import_module(modname)
+    except ImportError:
+        return {}
+    found = {}
+    for name in getattr(mod, "__all__", []):
+        obj = getattr(mod, name, None)
+        kind = _kind(obj)
+        if kind is not None:
+            found[name] = (obj, kind)
+    return found
+
+
+def available_methods(include_deep=False):
+    """Hashers and quantizers that this installation exports, by name.
+
+    Parameters
+    ----------
+    include_deep : bool, default=False
+        Also list the deep hashers of :mod:`skhash.deep` (imports torch).
+
+    Returns
+    -------
+    methods : dict
+        ``name -> (class, kind)`` with kind ``"hasher"`` or ``"quantizer"``.
+
+    Examples
+    --------
+    >>> from skhash.cli import available_methods
+    >>> methods = available_methods()
+    >>> methods["ITQ"][1]
+    'hasher'
+    """
+    found = {}
+    for modname in _LIGHT_MODULES:
+        for name, value in _module_methods(modname).items():
+            found.setdefault(name, value)
+    if include_deep:
+        for name, value in _module_methods(_DEEP_MODULE).items():
+            found.setdefault(name, value)
+    return found
+
+
+def _resolve_methods(names):
+    light = available_methods()
+    if names is None:
+        # default: every NumPy hasher and quantizer (deep ones on request)
+        return dict(light)
+    wanted = list(dict.fromkeys(names))
+    everything = dict(light)
+    if "all" in wanted or any(n not in light for n in wanted):
+        everything = available_methods(include_deep=True)
+    if "all" in wanted:
+        return everything
+    lower = {k.lower(): k for k in everything}
+    out = {}
+    for n in wanted:
+        key = lower.get(n.lower())
+        if key is None:
+            raise CommandError(
+                f"unknown method {n!r}; available: {', '.join(sorted(everything))}."
+            )
+        out[key] = everything[key]
+    return out
+
+
+def _parse_params(items):
+    params = {}
+    for item in items or []:
+        if "=" not in item:
+            raise CommandError(f"--param {item!r}: expected NAME=VALUE.")
+        name, value = item.split("=", 1)
+        try:
+            params[name.strip()] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[name.strip()] = value
+    return params
+
+
+def _make_estimator(cls, n_bits, random_state, params):
+    import inspect
+
+    kwargs = {"n_bits": n_bits}
+    if "random_state" in inspect.signature(cls).parameters:
+        kwargs["random_state"] = random_state
+    est = cls(**kwargs)
+    try:
+        est.set_params(**params)
+    except ValueError as exc:
+        raise CommandError(f"--param: {exc}") from exc
+    return est
+
+
+def _requires_y(est):
+    try:
+        return bool(est.__sklearn_tags__().target_tags.required)
+    except AttributeError:  # pragma: no cover - every skhash estimator has tags
+        return bool(getattr(est, "_requires_y", False))
+
+
+# --------------------------------------------------------------------------
+# skhash demo
+# --------------------------------------------------------------------------
 
 
 def _demo(args):
@@ -57,6 +390,1106 @@ def _demo(args):
     return 0
 
 
+# --------------------------------------------------------------------------
+# skhash bench: data and protocols
+# --------------------------------------------------------------------------
+
+_NAMED_DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10-gist")
+_DEFAULT_PROTOCOL = {
+    "mnist": "mnist-dnnh",
+    "fashion-mnist": "fashion-mnist-dnnh",
+    "cifar10-gist": "cifar10-dnnh",
+}
+
+
+class _Task:
+    """Features of the train / database / query sets and the relevance."""
+
+    def __init__(self, name, X, train, database, query, description):
+        self.name = name
+        self.X = X
+        self.train, self.database, self.query = train, database, query
+        self.description = description
+        self.y = None  # labels (label relevance)
+        self.true_neighbors = None  # (n_query, K) database indices (Euclidean)
+
+    def relevance_chunk(self, rows):
+        """(y_query, y_database) for the queries ``rows``, for the metrics."""
+        import numpy as np
+
+        if self.true_neighbors is None:
+            return self.y[self.query[rows]], self.y[self.database]
+        gt = self.true_neighbors[rows]
+        y_db = np.zeros((len(self.database), len(gt)), dtype=np.uint8)
+        y_db[gt, np.arange(len(gt))[:, None]] = 1
+        return np.eye(len(gt), dtype=np.uint8), y_db
+
+    def y_train(self):
+        if self.y is None:
+            return None
+        return self.y[self.train]
+
+
+def _data_home(args):
+    home = args.data_home or os.environ.get("SKHASH_DATA")
+    return home
+
+
+def _missing_data(dataset, exc, args):
+    return CommandError(
+        f"cannot read the {dataset} data ({exc}). Point --data-home or the "
+        "SKHASH_DATA environment variable at a folder holding it (see "
+        "skhash.datasets), or run `skhash bench` with no --dataset for the "
+        "scikit-learn digits."
+    )
+
+
+def _euclidean(task, k, args):
+    from skhash.datasets import euclidean_ground_truth
+
+    X = task.X
+    _log(args, f"  exact Euclidean ground truth (top {k}) ...")
+    task.true_neighbors = euclidean_ground_truth(X[task.query], X[task.database], k)
+    task.description += f" Relevance: the query's {k} Euclidean nearest neighbours."
+
+
+def _split_task(name, X, y, split, args, protocol):
+    from skhash.datasets import retrieval_split
+
+    if protocol is not None:
+        s = retrieval_split(
+            y, protocol=protocol, split=split, random_state=args.random_state
+        )
+    else:
+        s = retrieval_split(
+            y,
+            n_query_per_class=args.n_queries_per_class,
+            n_train_per_class=args.n_train_per_class,
+            database="rest",
+            random_state=args.random_state,
+        )
+    task = _Task(name, X, s.train, s.database, s.query, s.description)
+    task.y = y
+    if s.relevance == "euclidean":
+        _euclidean(task, s.n_neighbors, args)
+    else:
+        task.description += " Relevance: same label."
+    return task
+
+
+def _load_task(args):
+    import numpy as np
+
+    dataset = args.dataset
+    protocol = args.protocol
+    if dataset == "digits":
+        from sklearn.datasets import load_digits
+
+        X, y = load_digits(return_X_y=True)
+        if protocol is not None:
+            raise CommandError("--protocol: digits has no named protocol.")
+        task = _split_task("digits", X.astype(np.float64), y, None, args, None)
+        task.description = (
+            f"scikit-learn digits (1,797 x 64): {len(task.query)} queries "
+            f"({args.n_queries_per_class} per class), the other "
+            f"{len(task.database):,} images are the database"
+            + (
+                " and the training set."
+                if args.n_train_per_class is None
+                else f"; {len(task.train):,} of them train the hashers."
+            )
+            + " Relevance: same label."
+        )
+        return task
+    if dataset in ("mnist", "fashion-mnist", "cifar10-gist"):
+        from skhash import datasets
+
+        home = _data_home(args)
+        protocol = protocol or _DEFAULT_PROTOCOL[dataset]
+        if (
+            not protocol.startswith(dataset.split("-gist")[0])
+            and dataset not in protocol
+        ):
+            raise CommandError(
+                f"--protocol {protocol!r} does not belong to dataset {dataset!r}."
+            )
+        try:
+            if dataset == "cifar10-gist":
+                data = datasets.load_cifar10("all", data_home=home)
+                X = _gist_features(data, args)
+            else:
+                loader = (
+                    datasets.load_mnist
+                    if dataset == "mnist"
+                    else datasets.load_fashion_mnist
+                )
+                data = loader("all", data_home=home)
+                X = data.data.astype(np.float32) / 255.0
+        except (OSError, ValueError) as exc:
+            raise _missing_data(dataset, exc, args) from exc
+        return _split_task(dataset, X, data.target, data.split, args, protocol)
+    return _load_path_task(Path(dataset), args)
+
+
+def _gist_features(data, args):
+    import numpy as np
+
+    from skhash.features import GIST
+
+    cache = None
+    if args.cache_dir:
+        cache = Path(args.cache_dir) / "cifar10_jpeg_gist512.npy"
+        if cache.exists():
+            _log(args, f"  GIST features from the cache {cache}")
+            return np.load(cache)
+    _log(args, f"  computing 512-D GIST of {len(data.data):,} images (minutes) ...")
+    X = GIST().fit_transform(data.images)
+    if cache is not None:
+        _check_output_path(cache, (".npy",), "--cache-dir file")
+        _write_npy(cache, X)
+    return X
+
+
+def _load_path_task(path, args):
+    """A local dataset: a TEXMEX-style folder, an ``.npz`` with X and y, or features."""
+    import numpy as np
+
+    if not path.exists():
+        raise CommandError(
+            f"--dataset {str(path)!r}: neither one of {', '.join(_NAMED_DATASETS)} "
+            "nor an existing file or folder."
+        )
+    rng = np.random.default_rng(args.random_state)
+    if path.is_dir():
+
+        def find(pattern, required=True):
+            hits = sorted(path.glob(pattern))
+            if not hits and required:
+                raise CommandError(
+                    f"--dataset {str(path)!r}: no file matching {pattern!r} (a "
+                    "folder needs *base.fvecs and *query.fvecs, optionally "
+                    "*learn.fvecs and *groundtruth.ivecs)."
+                )
+            return hits[0] if hits else None
+
+        base = _read_matrix(find("*base.[fb]vecs"), "base")
+        query = _read_matrix(find("*query.[fb]vecs"), "query")
+        learn_path = find("*learn.[fb]vecs", required=False)
+        gt_path = find("*groundtruth.ivecs", required=False)
+        if query.shape[1] != base.shape[1]:
+            raise CommandError(
+                f"--dataset {str(path)!r}: query vectors have {query.shape[1]} "
+                f"dimensions, base vectors {base.shape[1]}."
+            )
+        parts = [base, query]
+        if learn_path is not None:
+            learn = _read_matrix(learn_path, "learn")
+            parts.append(learn)
+        X = np.vstack([p.astype(np.float32) for p in parts])
+        n_b, n_q = len(base), len(query)
+        database = np.arange(n_b)
+        q = np.arange(n_b, n_b + n_q)
+        train = np.arange(n_b + n_q, len(X)) if learn_path is not None else database
+        if args.n_queries is not None and args.n_queries < n_q:
+            q = q[: args.n_queries]
+        task = _Task(
+            path.name,
+            X,
+            train,
+            database,
+            q,
+            f"{path.name}: {len(database):,} base vectors, {len(q):,} queries, "
+            + ("learn set trains." if learn_path is not None else "base set trains."),
+        )
+        k = args.n_true_neighbors
+        if gt_path is not None:
+            gt = _read_matrix(gt_path, "ground truth")[: len(q)]
+            if gt.shape[0] < len(q) or gt.max() >= n_b or gt.min() < 0:
+                raise CommandError(
+                    f"{gt_path}: the ground truth must list base indices "
+                    f"(< {n_b}) for each of the {len(q)} queries."
+                )
+            k = min(k, gt.shape[1])
+            task.true_neighbors = gt[:, :k].astype(np.int64)
+            task.description += (
+                f" Relevance: the first {k} neighbours of {gt_path.name}."
+            )
+        else:
+            _euclidean(task, k, args)
+        return task
+    if path.suffix.lower() == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if "X" not in z or "y" not in z:
+                    raise CommandError(
+                        f"--dataset {str(path)!r}: an .npz needs arrays 'X' "
+                        f"(features) and 'y' (labels); found {sorted(z.files)}."
+                    )
+                X, y = z["X"], z["y"]
+        except (ValueError, OSError) as exc:
+            raise CommandError(
+                f"--dataset {str(path)!r} is not a valid .npz: {exc}"
+            ) from exc
+        if X.ndim != 2 or len(y) != len(X):
+            raise CommandError(
+                f"--dataset {str(path)!r}: X must be 2-D with one label per row; got "
+                f"X {X.shape}, y {y.shape}."
+            )
+        task = _split_task(path.stem, X.astype(np.float64), y, None, args, None)
+        return task
+    # a plain feature file: queries drawn at random, Euclidean relevance
+    X = _read_matrix(path, "--dataset").astype(np.float32)
+    n_q = args.n_queries or min(1000, max(1, len(X) // 10))
+    if n_q >= len(X):
+        raise CommandError(f"--n-queries {n_q} leaves no database in {len(X)} vectors.")
+    perm = rng.permutation(len(X))
+    q, database = np.sort(perm[:n_q]), np.sort(perm[n_q:])
+    task = _Task(
+        path.stem,
+        X,
+        database,
+        database,
+        q,
+        f"{path.name}: {n_q:,} random queries; the other {len(database):,} vectors "
+        "are the database and the training set.",
+    )
+    _euclidean(task, min(args.n_true_neighbors, len(database)), args)
+    return task
+
+
+# --------------------------------------------------------------------------
+# skhash bench: one run
+# --------------------------------------------------------------------------
+
+
+def _chunks(n, size):
+    for start in range(0, n, size):
+        yield slice(start, min(n, start + size))
+
+
+def _hasher_ranking(nn, codes_q, n_db):
+    return nn.kneighbors(codes_q, n_neighbors=n_db)
+
+
+def _adc_ranking(quantizer, db_codes, X_q):
+    """Full ranking by asymmetric distance, ties by database index."""
+    import numpy as np
+
+    tables = quantizer.distance_tables(X_q)  # (n_q, M, K)
+    M = db_codes.shape[1]
+    d = np.zeros((len(X_q), len(db_codes)), dtype=np.float64)
+    for m in range(M):
+        d += tables[:, m, :][:, db_codes[:, m]]
+    ind = np.argsort(d, axis=1, kind="stable")
+    return np.take_along_axis(d, ind, axis=1), ind
+
+
+def pr_counts(distances, relevant, n_bits):
+    """Pooled counts of the precision-recall curve by Hamming radius.
+
+    Parameters
+    ----------
+    distances : ndarray of int, shape (n_queries, n_database)
+        Hamming distances of every query to every database item (any order).
+    relevant : ndarray of bool, same shape
+        Relevance of the same pairs.
+    n_bits : int
+        Code length (largest radius).
+
+    Returns
+    -------
+    retrieved, good : ndarray of int64, shape (n_bits + 1,)
+        Pairs within each radius 0..n_bits, and relevant ones among them; the
+        micro-averaged curve of :func:`skhash.metrics.precision_recall_curve`
+        is ``good / retrieved`` and ``good / good[-1]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhash.cli import pr_counts
+    >>> pr_counts(np.array([[0, 1, 2]]), np.array([[True, False, True]]), 2)
+    (array([1, 2, 3]), array([1, 1, 2]))
+    """
+    import numpy as np
+
+    d = np.asarray(distances).ravel().astype(np.int64)
+    rel = np.asarray(relevant, dtype=bool).ravel()
+    retrieved = np.cumsum(np.bincount(d, minlength=n_bits + 1)[: n_bits + 1])
+    good = np.cumsum(np.bincount(d[rel], minlength=n_bits + 1)[: n_bits + 1])
+    return retrieved, good
+
+
+def _relevance_of(yq, ydb, ind):
+    import numpy as np
+
+    yq, ydb = np.asarray(yq), np.asarray(ydb)
+    if yq.ndim == 1:
+        return yq[:, None] == ydb[ind]
+    rel = np.zeros(ind.shape, dtype=bool)
+    for i in range(len(yq)):
+        rel[i] = (ydb[ind[i]].astype(bool) & yq[i].astype(bool)).any(axis=1)
+    return rel
+
+
+def _run_one(task, name, cls, kind, n_bits, args):
+    """Fit, encode, search and score one method at one code length."""
+    import numpy as np
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skhash import HammingNeighbors
+    from skhash.metrics import average_precision, precision_within_radius
+
+    X = task.X
+    est = _make_estimator(cls, n_bits, args.random_state, {})
+    steps = [StandardScaler()] if args.scale else []
+    pipe = make_pipeline(*steps, est)
+    y_train = task.y_train()
+    if _requires_y(est) and y_train is None:
+        raise CommandError(f"{name} is supervised and this protocol has no labels.")
+    t0 = time.perf_counter()
+    pipe.fit(X[task.train], y_train if _requires_y(est) else None)
+    fit_s = time.perf_counter() - t0
+    X_db, X_q = X[task.database], X[task.query]
+    t0 = time.perf_counter()
+    db_codes = pipe.transform(X_db)
+    encode_s = time.perf_counter() - t0
+    n_db, n_q = len(X_db), len(X_q)
+    k_search = min(args.search_k, n_db)
+    if kind == "hasher":
+        q_codes = pipe.transform(X_q)
+        nn = HammingNeighbors().fit(db_codes)
+        t0 = time.perf_counter()
+        nn.kneighbors(q_codes, n_neighbors=k_search)
+        search_s = time.perf_counter() - t0
+    else:
+        quantizer = pipe[-1]
+        Zq = pipe[:-1].transform(X_q) if len(pipe) > 1 else X_q
+        from skhash.quantization import QuantizedNeighbors
+
+        qn = QuantizedNeighbors(est, n_neighbors=k_search)
+        # search the codes of the quantizer fitted on the training set
+        qn.quantizer_, qn.codes_ = quantizer, np.ascontiguousarray(db_codes, np.uint8)
+        qn.n_samples_fit_, qn.n_features_in_ = n_db, quantizer.n_features_in_
+        qn._fit_y = None
+        t0 = time.perf_counter()
+        qn.kneighbors(Zq, n_neighbors=k_search)
+        search_s = time.perf_counter() - t0
+    aps, p_r2 = [], 0.0
+    retrieved = np.zeros(n_bits + 1, dtype=np.int64)
+    good = np.zeros(n_bits + 1, dtype=np.int64)
+    chunk = max(1, args.chunk_elements // max(n_db, 1))
+    for rows in _chunks(n_q, chunk):
+        yq, ydb = task.relevance_chunk(rows)
+        if kind == "hasher":
+            dist, ind = _hasher_ranking(nn, q_codes[rows], n_db)
+        else:
+            dist, ind = _adc_ranking(quantizer, db_codes, Zq[rows])
+        aps.append(average_precision(yq, ydb, ind, protocol=args.map_protocol))
+        if kind == "hasher":
+            p_r2 += precision_within_radius(yq, ydb, dist, ind, radius=2) * len(yq)
+            r, g = pr_counts(dist, _relevance_of(yq, ydb, ind), n_bits)
+            retrieved += r
+            good += g
+    aps = np.concatenate(aps)
+    row = {
+        "dataset": task.name,
+        "method": name,
+        "kind": kind,
+        "n_bits": int(n_bits),
+        "mAP": float(np.nanmean(aps)) if np.isfinite(aps).any() else float("nan"),
+        "precision_r2": float(p_r2 / n_q) if kind == "hasher" else float("nan"),
+        "fit_s": fit_s,
+        "encode_s": encode_s,
+        "search_s": search_s,
+        "n_train": int(len(task.train)),
+        "n_database": int(n_db),
+        "n_queries": int(n_q),
+    }
+    curve = None
+    if kind == "hasher":
+        total = good[-1]
+        curve = {
+            "radius": list(range(n_bits + 1)),
+            "precision": [
+                float(gd / rt) if rt else 0.0
+                for gd, rt in zip(good, retrieved, strict=True)
+            ],
+            "recall": [float(gd / total) if total else 0.0 for gd in good],
+        }
+    return row, curve
+
+
+# --------------------------------------------------------------------------
+# skhash bench: output
+# --------------------------------------------------------------------------
+
+_COLUMNS = (
+    "dataset",
+    "method",
+    "kind",
+    "n_bits",
+    "mAP",
+    "precision_r2",
+    "fit_s",
+    "encode_s",
+    "search_s",
+    "n_train",
+    "n_database",
+    "n_queries",
+)
+
+
+def _format_table(rows, args):
+    cols = ("method", "n_bits", "mAP", "precision_r2", "fit_s", "encode_s", "search_s")
+    heads = {
+        "method": "method",
+        "n_bits": "bits",
+        "mAP": "mAP",
+        "precision_r2": "P@r<=2",
+        "fit_s": "fit s",
+        "encode_s": "encode s",
+        "search_s": f"search s (k={args.search_k})",
+    }
+
+    def fmt(c, v):
+        if isinstance(v, float):
+            if v != v:
+                return "-"
+            return f"{v:.4f}" if c in ("mAP", "precision_r2") else f"{v:.3f}"
+        return str(v)
+
+    cells = [[fmt(c, r[c]) for c in cols] for r in rows]
+    widths = [
+        max(len(heads[c]), *(len(cell[i]) for cell in cells))
+        if cells
+        else len(heads[c])
+        for i, c in enumerate(cols)
+    ]
+    lines = [
+        "  ".join(
+            heads[c].rjust(w) if i else heads[c].ljust(w)
+            for i, (c, w) in enumerate(zip(cols, widths, strict=True))
+        )
+    ]
+    lines.append("  ".join("-" * w for w in widths))
+    for cell in cells:
+        lines.append(
+            "  ".join(
+                v.rjust(w) if i else v.ljust(w)
+                for i, (v, w) in enumerate(zip(cell, widths, strict=True))
+            )
+        )
+    return "\n".join(lines)
+
+
+def _csv_text(rows):
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({c: r[c] for c in _COLUMNS})
+    return buf.getvalue()
+
+
+def _environment():
+    import numpy
+    import scipy
+    import sklearn
+
+    import skhash
+
+    return {
+        "skhash": skhash.__version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def _plots(out, rows, curves, args):
+    """Write map_vs_bits.png and pr_curve.png; returns the paths written."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        if args.plot:
+            raise CommandError(
+                "--plot needs matplotlib: pip install 'skhash[docs]' (or matplotlib)."
+            ) from exc
+        return []
+    written = []
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for m in methods:
+        pts = sorted((r["n_bits"], r["mAP"]) for r in rows if r["method"] == m)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=m)
+    ax.set_xlabel("code length (bits)")
+    ax.set_ylabel(f"mAP ({args.map_protocol})")
+    ax.set_title(f"{rows[0]['dataset']}: mAP vs code length")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    written.append(_save_fig(fig, out / "map_vs_bits.png"))
+    plt.close(fig)
+    bits = sorted({c[1] for c in curves})
+    if bits:
+        fig, axes = plt.subplots(
+            1, len(bits), figsize=(3.6 * len(bits), 3.4), squeeze=False
+        )
+        for ax, b in zip(axes[0], bits, strict=True):
+            for (m, bb), cur in curves.items():
+                if bb == b:
+                    ax.plot(cur["recall"], cur["precision"], marker=".", label=m)
+            ax.set_title(f"{b} bits")
+            ax.set_xlabel("recall")
+            ax.set_ylabel("precision")
+        axes[0][0].legend(fontsize="small")
+        fig.suptitle("precision-recall by Hamming radius")
+        fig.tight_layout()
+        written.append(_save_fig(fig, out / "pr_curve.png"))
+        plt.close(fig)
+    return written
+
+
+def _save_fig(fig, path):
+    return _atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
+
+
+def _bench(args):
+    if args.reproduce:
+        return _reproduce(args)
+    import numpy as np
+
+    if args.n_queries_per_class < 1:
+        raise CommandError("--n-queries-per-class must be >= 1.")
+    if any(b < 1 for b in args.n_bits):
+        raise CommandError(f"--n-bits must be >= 1; got {args.n_bits}.")
+    out = Path(args.output_dir)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--output-dir {str(out)!r} is a file, not a folder.")
+    methods = _resolve_methods(args.methods)
+    t_start = time.perf_counter()
+    _log(args, f"skhash bench: loading {args.dataset} ...")
+    task = _load_task(args)
+    if len(task.query) == 0 or len(task.database) == 0:
+        raise CommandError("the protocol left no queries or no database.")
+    print(f"skhash bench: {task.description}")
+    print(
+        f"mAP protocol {args.map_protocol!r} over the full ranking, ties by "
+        f"database index; {'standardised features' if args.scale else 'raw features'}"
+        f"; random_state={args.random_state}\n",
+        flush=True,
+    )
+    rows, curves, failures = [], {}, []
+    jobs = [(m, b) for m in methods for b in args.n_bits]
+    for i, (name, b) in enumerate(jobs, 1):
+        cls, kind = methods[name]
+        t0 = time.perf_counter()
+        try:
+            row, curve = _run_one(task, name, cls, kind, b, args)
+        except CommandError:
+            raise
+        except (ValueError, TypeError) as exc:
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            failures.append({"method": name, "n_bits": b, "error": msg})
+            _log(args, f"[{i}/{len(jobs)}] {name} {b} bits: skipped ({msg})")
+            continue
+        rows.append(row)
+        if curve is not None:
+            curves[(name, b)] = curve
+        _log(
+            args,
+            f"[{i}/{len(jobs)}] {name} {b} bits: mAP {row['mAP']:.4f} "
+            f"({time.perf_counter() - t0:.1f} s)",
+        )
+    if not rows:
+        raise CommandError(
+            "every run failed: "
+            + "; ".join(f"{f['method']} {f['n_bits']}: {f['error']}" for f in failures)
+        )
+    print(_format_table(rows, args))
+    for f in failures:
+        print(f"(skipped {f['method']} at {f['n_bits']} bits: {f['error']})")
+    elapsed = time.perf_counter() - t_start
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "command": "skhash " + " ".join(args.argv),
+        "dataset": task.name,
+        "protocol": task.description,
+        "map_protocol": args.map_protocol,
+        "ties": "by database index",
+        "scale": bool(args.scale),
+        "random_state": args.random_state,
+        "search_k": args.search_k,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "elapsed_s": elapsed,
+        "environment": _environment(),
+    }
+    document = {
+        **meta,
+        "results": rows,
+        "skipped": failures,
+        "pr_curves": [{"method": m, "n_bits": b, **c} for (m, b), c in curves.items()],
+    }
+
+    def _clean(v):
+        if isinstance(v, float) and v != v:
+            return None
+        if isinstance(v, dict):
+            return {k: _clean(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [_clean(x) for x in v]
+        if isinstance(v, np.generic):
+            return v.item()
+        return v
+
+    written = [
+        _write_text(out / "results.csv", _csv_text(rows)),
+        _write_text(
+            out / "results.json", json.dumps(_clean(document), indent=2) + "\n"
+        ),
+    ]
+    if args.plot is not False:
+        written += _plots(out, rows, curves, args)
+    print(f"\n({elapsed:.1f} s) wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+# --------------------------------------------------------------------------
+# skhash bench --reproduce
+# --------------------------------------------------------------------------
+
+
+def _benchmarks_dir(args):
+    if args.benchmarks_dir:
+        d = Path(args.benchmarks_dir)
+    else:
+        import skhash
+
+        d = Path(skhash.__file__).resolve().parents[1] / "benchmarks"
+    if not (d / "reproduce.py").is_file():
+        raise CommandError(
+            f"no benchmarks/reproduce.py under {str(d)!r}: --reproduce runs the "
+            "benchmark scripts of a source checkout; pass --benchmarks-dir."
+        )
+    return d
+
+
+def _reproduce(args):
+    d = _benchmarks_dir(args)
+    cmd = [sys.executable, str(d / "reproduce.py"), "--output-dir", args.output_dir]
+    if args.data_home:
+        cmd += ["--data-home", args.data_home]
+    _log(args, "running " + " ".join(cmd))
+    return subprocess.call(cmd)
+
+
+# --------------------------------------------------------------------------
+# skhash fit / encode / search
+# --------------------------------------------------------------------------
+
+_MODEL_SUFFIXES = (".joblib", ".pkl")
+_NEIGHBOR_SUFFIXES = (".npz", ".npy", ".ivecs", ".csv")
+
+
+def _fit(args):
+    import joblib
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skhash import HammingNeighbors
+
+    out = _check_output_path(args.output, _MODEL_SUFFIXES, "--output")
+    methods = _resolve_methods([args.method])
+    name, (cls, kind) = next(iter(methods.items()))
+    if kind != "hasher":
+        raise CommandError(
+            f"--method {name} is a quantizer; `skhash fit` builds binary-code "
+            "pipelines (hashers). Use skhash.QuantizedNeighbors from Python."
+        )
+    if args.n_bits < 1:
+        raise CommandError(f"--n-bits must be >= 1; got {args.n_bits}.")
+    X = _read_matrix(args.data, "training data")
+    est = _make_estimator(
+        cls, args.n_bits, args.random_state, _parse_params(args.param)
+    )
+    y = _read_labels(args.labels, len(X)) if args.labels else None
+    if _requires_y(est) and y is None:
+        raise CommandError(f"--method {name} is supervised: pass --labels FILE.")
+    X_db = X
+    if args.database:
+        X_db = _read_matrix(args.database, "database")
+        if X_db.shape[1] != X.shape[1]:
+            raise CommandError(
+                f"database file has {X_db.shape[1]} features per row but the "
+                f"training data {X.shape[1]}."
+            )
+    steps = [("scale", StandardScaler())] if args.scale else []
+    pipe = Pipeline([*steps, ("hash", est), ("search", HammingNeighbors())])
+    _log(
+        args, f"skhash fit: {name}({args.n_bits} bits) on {X.shape[0]:,} x {X.shape[1]}"
+    )
+    t0 = time.perf_counter()
+    pipe[:-1].fit(X, y if _requires_y(est) else None)
+    _log(
+        args,
+        f"  fitted in {time.perf_counter() - t0:.2f} s; indexing {len(X_db):,} items",
+    )
+    codes = pipe[:-1].transform(X_db)
+    db_y = y if (y is not None and not args.database) else None
+    pipe[-1].fit(codes, db_y)
+    _atomic_write(out, lambda f: joblib.dump(pipe, f))
+    print(
+        f"wrote {out}: {name}, {args.n_bits} bits ({codes.shape[1]} bytes a code), "
+        f"{codes.shape[0]:,} database codes"
+    )
+    return 0
+
+
+def _load_model(path):
+    import joblib
+
+    path = Path(path)
+    if not path.exists():
+        raise CommandError(f"model file {str(path)!r} does not exist.")
+    try:
+        model = joblib.load(path)
+    except Exception as exc:  # any unpickling failure means "not a model"
+        raise CommandError(
+            f"model file {str(path)!r} is not a model written by `skhash fit` "
+            f"({type(exc).__name__}: {exc})."
+        ) from exc
+    return model
+
+
+def _encoder_of(model, path):
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(model, Pipeline):
+        last = model.steps[-1][1]
+        return model[:-1] if hasattr(last, "kneighbors") else model
+    if hasattr(model, "transform") and hasattr(model, "n_bits"):
+        return model
+    raise CommandError(
+        f"model file {str(path)!r} holds a {type(model).__name__}, not a hashing "
+        "pipeline."
+    )
+
+
+def _searcher_of(model, path):
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(model, Pipeline):
+        model = model.steps[-1][1]
+    if hasattr(model, "kneighbors") and hasattr(model, "_fit_codes"):
+        return model
+    raise CommandError(
+        f"{str(path)!r} holds a {type(model).__name__}, not a fitted search index "
+        "(a pipeline written by `skhash fit`, or a database code file .npy)."
+    )
+
+
+def _n_features(encoder):
+    return getattr(encoder, "n_features_in_", None)
+
+
+def _encode(args):
+    import numpy as np
+
+    out = _check_output_path(args.output, (".npy",), "--output")
+    model = _load_model(args.model)
+    encoder = _encoder_of(model, args.model)
+    X = _read_matrix(args.data, "data")
+    n_feat = _n_features(encoder)
+    if n_feat is not None and X.shape[1] != n_feat:
+        raise CommandError(
+            f"data file {args.data!r} has {X.shape[1]} features per row but the "
+            f"model was fitted on {n_feat}."
+        )
+    if args.batch_size < 1:
+        raise CommandError("--batch-size must be >= 1.")
+    parts = []
+    for rows in _chunks(len(X), args.batch_size):
+        parts.append(encoder.transform(X[rows]))
+        _log(args, f"  encoded {rows.stop:,} / {len(X):,}")
+    codes = np.ascontiguousarray(np.vstack(parts), dtype=np.uint8)
+    _write_npy(out, codes)
+    print(f"wrote {out}: {codes.shape[0]:,} codes of {codes.shape[1]} bytes (uint8)")
+    return 0
+
+
+def _search(args):
+    import numpy as np
+
+    from skhash import HammingNeighbors
+
+    out = _check_output_path(args.output, _NEIGHBOR_SUFFIXES, "--output")
+    if args.radius is not None and out.suffix in (".npy", ".ivecs"):
+        raise CommandError(
+            f"--radius gives a variable number of neighbours per query; write "
+            f".npz or .csv, not {out.suffix}."
+        )
+    index_path = Path(args.index)
+    if index_path.suffix.lower() in _MODEL_SUFFIXES:
+        nn = _searcher_of(_load_model(index_path), index_path)
+    else:
+        db = _read_matrix(index_path, "database codes", kind="codes")
+        nn = HammingNeighbors().fit(db)
+    q = _read_matrix(args.queries, "query codes", kind="codes")
+    width = nn._fit_codes.shape[1]
+    if q.shape[1] != width:
+        raise CommandError(
+            f"query codes {args.queries!r} are {q.shape[1]} bytes wide but the index "
+            f"{args.index!r} holds codes of {width} bytes."
+        )
+    if args.radius is not None:
+        if args.radius < 0:
+            raise CommandError("--radius must be >= 0.")
+        dist, ind = nn.radius_neighbors(q, radius=args.radius)
+        lengths = np.array([len(i) for i in ind], dtype=np.int64)
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        flat_i = np.concatenate(list(ind)) if len(ind) else np.empty(0, np.int64)
+        flat_d = np.concatenate(list(dist)) if len(dist) else np.empty(0, np.int64)
+        if out.suffix == ".npz":
+            _atomic_write(
+                out,
+                lambda f: np.savez(
+                    f,
+                    indptr=indptr,
+                    indices=flat_i.astype(np.int64),
+                    distances=flat_d.astype(np.int64),
+                ),
+            )
+        else:
+            rows = np.repeat(np.arange(len(q)), lengths)
+            ranks = np.arange(len(flat_i)) - np.repeat(indptr[:-1], lengths)
+            _write_text(out, _neighbors_csv(rows, ranks, flat_i, flat_d))
+        print(
+            f"wrote {out}: {int(lengths.sum()):,} neighbours within radius "
+            f"{args.radius} of {len(q):,} queries"
+        )
+        return 0
+    k = args.n_neighbors
+    if k < 1:
+        raise CommandError("--n-neighbors must be >= 1.")
+    if k > nn.n_samples_fit_:
+        raise CommandError(
+            f"--n-neighbors {k} exceeds the {nn.n_samples_fit_} codes of the index."
+        )
+    dist, ind = nn.kneighbors(q, n_neighbors=k)
+    if out.suffix == ".npz":
+        _atomic_write(out, lambda f: np.savez(f, distances=dist, indices=ind))
+    elif out.suffix == ".npy":
+        _write_npy(out, ind)
+    elif out.suffix == ".ivecs":
+        _write_ivecs(out, ind)
+    else:
+        n = len(q)
+        rows = np.repeat(np.arange(n), k)
+        ranks = np.tile(np.arange(k), n)
+        _write_text(out, _neighbors_csv(rows, ranks, ind.ravel(), dist.ravel()))
+    print(f"wrote {out}: {k} neighbours of each of {len(q):,} queries")
+    return 0
+
+
+def _neighbors_csv(rows, ranks, indices, distances):
+    buf = io.StringIO()
+    buf.write("query,rank,index,distance\n")
+    for r, k, i, d in zip(
+        rows.tolist(),
+        ranks.tolist(),
+        indices.tolist(),
+        distances.tolist(),
+        strict=True,
+    ):
+        buf.write(f"{r},{k},{i},{d}\n")
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------
+# entry point
+# --------------------------------------------------------------------------
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="skhash", description="Learning to hash with a scikit-learn API."
+    )
+    sub = parser.add_subparsers(dest="command")
+    demo = sub.add_parser(
+        "demo", help="mAP of LSH/PCAH/ITQ/SpectralHashing on scikit-learn digits"
+    )
+    demo.add_argument("--n-bits", type=int, nargs="+", default=[16, 32, 64])
+    demo.add_argument("--n-queries", type=int, default=200)
+    demo.add_argument("--random-state", type=int, default=0)
+
+    bench = sub.add_parser(
+        "bench",
+        help="methods x code lengths on a dataset: mAP, precision@r<=2, timings",
+        description=(
+            "Fit each method at each code length on the protocol's training set, "
+            "encode the database, rank it for every query and report mAP, "
+            "precision within Hamming radius 2 and fit / encode / search times. "
+            "Writes results.csv, results.json and (with matplotlib) "
+            "map_vs_bits.png and pr_curve.png into --output-dir."
+        ),
+    )
+    bench.add_argument(
+        "--dataset",
+        default="digits",
+        help="digits (ships with scikit-learn; default), mnist, fashion-mnist, "
+        "cifar10-gist, or a PATH: a folder with *base.fvecs / *query.fvecs "
+        "[/ *learn.fvecs / *groundtruth.ivecs], an .npz with X and y, or a "
+        ".npy/.fvecs feature file",
+    )
+    bench.add_argument(
+        "--methods",
+        nargs="+",
+        default=None,
+        help="method names (default: every NumPy hasher and "
+        "quantizer; 'all' adds the deep hashers)",
+    )
+    bench.add_argument("--n-bits", type=int, nargs="+", default=[16, 32, 64])
+    bench.add_argument(
+        "--protocol", default=None, help="a named protocol of skhash.datasets.PROTOCOLS"
+    )
+    bench.add_argument(
+        "--map-protocol",
+        default="full",
+        choices=["full", "sdh", "bdnn"],
+        help="mAP variant over the full ranking (default: full)",
+    )
+    bench.add_argument("--n-queries-per-class", type=int, default=20)
+    bench.add_argument("--n-train-per-class", type=int, default=None)
+    bench.add_argument(
+        "--n-queries",
+        type=int,
+        default=None,
+        help="queries of a PATH dataset without labels",
+    )
+    bench.add_argument(
+        "--n-true-neighbors",
+        type=int,
+        default=50,
+        help="K of the Euclidean ground truth (default 50)",
+    )
+    bench.add_argument(
+        "--search-k",
+        type=int,
+        default=100,
+        help="neighbours per query of the timed search",
+    )
+    bench.add_argument(
+        "--no-scale",
+        dest="scale",
+        action="store_false",
+        help="do not standardise the features",
+    )
+    bench.add_argument("--data-home", default=None)
+    bench.add_argument(
+        "--cache-dir", default=None, help="folder to cache computed features (GIST)"
+    )
+    bench.add_argument("--output-dir", default="skhash-bench")
+    plot = bench.add_mutually_exclusive_group()
+    plot.add_argument(
+        "--plot",
+        dest="plot",
+        action="store_true",
+        default=None,
+        help="write the plots (error without matplotlib)",
+    )
+    plot.add_argument("--no-plot", dest="plot", action="store_false")
+    bench.add_argument("--random-state", type=int, default=0)
+    bench.add_argument(
+        "--chunk-elements", type=int, default=1 << 22, help=argparse.SUPPRESS
+    )
+    bench.add_argument(
+        "--reproduce",
+        action="store_true",
+        help="run every benchmark script of benchmarks/ "
+        "(benchmarks/reproduce.py) instead",
+    )
+    bench.add_argument("--benchmarks-dir", default=None, help=argparse.SUPPRESS)
+    bench.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+    fit = sub.add_parser(
+        "fit",
+        help="fit a hashing pipeline on a feature file and save it",
+        description="Fit [StandardScaler ->] hasher -> HammingNeighbors on a "
+        ".npy/.fvecs/.bvecs file; the database (the training data, or "
+        "--database) is encoded and indexed; the pipeline is saved with joblib.",
+    )
+    fit.add_argument("data", help="training features (.npy, .fvecs, .bvecs, .ivecs)")
+    fit.add_argument("-o", "--output", required=True, help="model file (.joblib)")
+    fit.add_argument("--method", default="ITQ")
+    fit.add_argument("--n-bits", type=int, default=32)
+    fit.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="extra hasher parameter (repeatable)",
+    )
+    fit.add_argument(
+        "--labels",
+        default=None,
+        help="labels of the training data (.npy/.txt/.csv), for supervised methods",
+    )
+    fit.add_argument(
+        "--database",
+        default=None,
+        help="features to index (default: the training data)",
+    )
+    fit.add_argument("--no-scale", dest="scale", action="store_false")
+    fit.add_argument("--random-state", type=int, default=0)
+    fit.add_argument("-q", "--quiet", action="store_true")
+
+    enc = sub.add_parser("encode", help="encode a feature file to packed codes")
+    enc.add_argument("model", help="model file written by `skhash fit`")
+    enc.add_argument("data", help="features (.npy, .fvecs, .bvecs, .ivecs)")
+    enc.add_argument("-o", "--output", required=True, help="codes file (.npy)")
+    enc.add_argument("--batch-size", type=int, default=65536)
+    enc.add_argument("-q", "--quiet", action="store_true")
+
+    sea = sub.add_parser("search", help="search a code file, write the neighbours")
+    sea.add_argument(
+        "index",
+        help="model file written by `skhash fit`, or a database code file (.npy)",
+    )
+    sea.add_argument("queries", help="query codes (.npy from `skhash encode`)")
+    sea.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="neighbours: .npz (distances, indices), .npy or .ivecs "
+        "(indices), .csv (query,rank,index,distance)",
+    )
+    sea.add_argument("-k", "--n-neighbors", type=int, default=10)
+    sea.add_argument(
+        "--radius",
+        type=int,
+        default=None,
+        help="every neighbour within this Hamming radius instead",
+    )
+    sea.add_argument("-q", "--quiet", action="store_true")
+    return parser
+
+
+_COMMANDS = {
+    "demo": _demo,
+    "bench": _bench,
+    "fit": _fit,
+    "encode": _encode,
+    "search": _search,
+}
+
+
 def main(argv=None):
     """Run the ``skhash`` command line.
 
@@ -68,7 +1501,8 @@ def main(argv=None):
     Returns
     -------
     status : int
-        Exit status.
+        Exit status: 0 on success, 2 on a user error (bad file, shape, format,
+        option), which is printed as one ``skhash <command>: error:`` line.
 
     Examples
     --------
@@ -78,22 +1512,18 @@ def main(argv=None):
     ITQ ...
     0
     """
-    parser = argparse.ArgumentParser(
-        prog="skhash", description="Learning to hash with a scikit-learn API."
-    )
-    sub = parser.add_subparsers(dest="command")
-    demo = sub.add_parser(
-        "demo", help="mAP of LSH/PCAH/ITQ/SpectralHashing on scikit-learn digits"
-    )
-    demo.add_argument("--n-bits", type=int, nargs="+", default=[16, 32, 64])
-    demo.add_argument("--n-queries", type=int, default=200)
-    demo.add_argument("--random-state", type=int, default=0)
+    parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
-    if args.command in (None, "demo"):
-        if args.command is None:
-            args = parser.parse_args(["demo"])
-        return _demo(args)
-    parser.error(f"unknown command {args.command!r}")  # pragma: no cover
+    if args.command is None:
+        args = parser.parse_args(["demo"])
+    args.argv = argv
+    try:
+        return _COMMANDS[args.command](args)
+    except (CommandError, ValueError) as exc:
+        # ValueError: an estimator rejected a parameter or the data
+        print(f"skhash {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover
