@@ -9,12 +9,28 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skhash.neighbors._brute import BruteSearcher
+from skhash.neighbors._faiss import FaissSearcher
+from skhash.neighbors._jit import HAVE_NUMBA
+from skhash.neighbors._mih import MIHSearcher, default_n_substrings
+from skhash.neighbors._numba_brute import NumbaBruteSearcher
+from skhash.neighbors._torch import TorchSearcher
 from skhash.neighbors._validation import check_codes
 
-#: Search backends by name. Each takes the database codes and exposes
-#: ``kneighbors(codes, k, n_jobs)`` and ``radius_neighbors(codes, radius, n_jobs)``
-#: returning exactly the brute-force result, ordered by (distance, index).
-BACKENDS = {"brute": BruteSearcher}
+#: Search backends by name. Each takes the database codes (plus the keyword
+#: arguments of ``algorithm_params``) and exposes ``kneighbors(codes, k, n_jobs)``
+#: and ``radius_neighbors(codes, radius, n_jobs)`` returning exactly the
+#: brute-force result, ordered by (distance, index). Optional dependencies are
+#: imported when a backend is built, never at import time.
+BACKENDS = {
+    "numpy": BruteSearcher,
+    "numba": NumbaBruteSearcher,
+    "mih": MIHSearcher,
+    "faiss": FaissSearcher,
+    "torch": TorchSearcher,
+}
+
+#: ``auto`` answers radius queries with multi-index hashing from this many codes.
+MIH_MIN_SAMPLES = 50_000
 
 
 class HammingNeighbors(BaseEstimator):
@@ -30,7 +46,10 @@ class HammingNeighbors(BaseEstimator):
 
     Memory stays bounded: queries are processed in blocks whose distance matrix
     never exceeds 64 MiB (10,000 queries against 1,000,000 codes need a few
-    hundred MiB at most).
+    hundred MiB at most). A memory-mapped database
+    (``np.load(path, mmap_mode="r")``) is not copied: the brute-force backends
+    read it in chunks of 2**20 codes at each search (see
+    :func:`skhash.neighbors.save_index` / :func:`~skhash.neighbors.load_index`).
 
     Parameters
     ----------
@@ -40,13 +59,42 @@ class HammingNeighbors(BaseEstimator):
         Hamming radius of ``radius_neighbors`` (inclusive: a code at distance
         exactly ``radius`` is returned). None means 2, the radius of the
         papers' "precision within Hamming radius 2".
-    algorithm : {"auto", "brute"}, default="auto"
-        Search backend. ``"brute"`` is the exact blocked scan with NumPy's
-        ``bitwise_count`` on 64-bit words; ``"auto"`` picks the fastest exact
-        backend available.
+    algorithm : {"auto", "brute", "numba", "numpy", "mih", "faiss", "torch"}, \
+            default="auto"
+        Search backend; all return exactly the brute-force result.
+
+        - ``"numba"``: compiled blocked scan (popcount on word-transposed
+          64-bit words, heap touched only when a block has a hit, counting
+          selection for large k); needs the ``fast`` extra (numba). The first
+          search in a fresh installation compiles the kernels (seconds), later
+          processes load them from numba's cache; see
+          :func:`skhash.neighbors.warm_up`.
+        - ``"numpy"``: the same scan with NumPy ``bitwise_count`` and a
+          counting selection (no extra dependency).
+        - ``"brute"``: ``"numba"`` if numba is installed, else ``"numpy"``.
+        - ``"mih"``: multi-index hashing (Norouzi et al., 2012), sublinear on
+          learned (clustered) codes for small k and radii; slower than a scan
+          on uniformly random codes. ``algorithm_params``: ``n_substrings``.
+        - ``"faiss"``: ``faiss.IndexBinaryFlat`` (``faiss`` extra), re-ranked to
+          the tie rule; code widths must be whole bytes (always true here).
+        - ``"torch"``: +-1 matrix products and top-k on ``device`` (``deep``
+          extra); meant for GPUs, runs slowly on CPUs.
+        - ``"auto"``: ``"torch"`` if ``device`` is a CUDA device and one is
+          available, else ``"brute"``; radius queries on databases of at least
+          50,000 codes use ``"mih"`` when the pigeonhole substrings are at
+          least ``log2(n_samples)`` bits wide. ``verbose`` reports the choice.
     n_jobs : int or None, default=None
         Threads over query blocks (joblib semantics: None means 1 unless in a
-        ``joblib.parallel_config`` context, -1 means all cores).
+        ``joblib.parallel_config`` context, -1 means all cores). Also sets
+        numba's and faiss's thread counts for the duration of a search.
+    algorithm_params : dict or None, default=None
+        Keyword arguments of the backend (``n_substrings`` for ``"mih"``;
+        ``db_chunk``, ``query_block`` for ``"torch"``; ``chunk_rows`` for
+        ``"numba"``).
+    device : str or None, default=None
+        Torch device of ``algorithm="torch"`` (None: CUDA if available).
+    verbose : int, default=0
+        Print which backend ``auto`` chose.
 
     Attributes
     ----------
@@ -55,7 +103,8 @@ class HammingNeighbors(BaseEstimator):
     n_features_in_ : int
         Bytes per code.
     algorithm_ : str
-        The backend used.
+        The backend used for ``kneighbors`` (``"numba"``, ``"numpy"``, ``"mih"``,
+        ``"faiss"`` or ``"torch"``).
 
     See Also
     --------
@@ -85,21 +134,94 @@ class HammingNeighbors(BaseEstimator):
     _parameter_constraints: dict = {
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "radius": [Interval(Real, 0, None, closed="left"), None],
-        "algorithm": [StrOptions({"auto", "brute"})],
+        "algorithm": [
+            StrOptions({"auto", "brute", "numba", "numpy", "mih", "faiss", "torch"})
+        ],
         "n_jobs": [Integral, None],
+        "algorithm_params": [dict, None],
+        "device": [str, None],
+        "verbose": ["verbose"],
     }
 
-    def __init__(self, n_neighbors=10, *, radius=None, algorithm="auto", n_jobs=None):
+    def __init__(
+        self,
+        n_neighbors=10,
+        *,
+        radius=None,
+        algorithm="auto",
+        n_jobs=None,
+        algorithm_params=None,
+        device=None,
+        verbose=0,
+    ):
         self.n_neighbors = n_neighbors
         self.radius = radius
         self.algorithm = algorithm
         self.n_jobs = n_jobs
+        self.algorithm_params = algorithm_params
+        self.device = device
+        self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
     def _choose_algorithm(self, codes):
-        if self.algorithm != "auto":
-            return self.algorithm
-        return "brute"
+        algorithm = self.algorithm
+        reason = "requested"
+        if algorithm == "auto":
+            if self.device is not None and str(self.device).startswith("cuda"):
+                try:
+                    import torch
+
+                    cuda = torch.cuda.is_available()
+                except ImportError:
+                    cuda = False
+                if cuda:
+                    algorithm, reason = "torch", f"device={self.device!r}"
+            if algorithm == "auto":
+                algorithm = "brute"
+                reason = "exact scan, the fastest exact k-NN on random and real codes"
+        if algorithm == "brute":
+            algorithm = "numba" if HAVE_NUMBA else "numpy"
+            if reason != "requested":
+                reason += "; " if reason else ""
+            reason += "numba is installed" if HAVE_NUMBA else "numba not installed"
+        if self.verbose:
+            print(
+                f"[HammingNeighbors] algorithm={algorithm!r} for "
+                f"{codes.shape[0]} codes of {codes.shape[1]} bytes ({reason})"
+            )
+        return algorithm
+
+    def _backend(self, name, codes):
+        params = dict(self.algorithm_params or {})
+        if name == "torch":
+            params.setdefault("device", self.device)
+        try:
+            return BACKENDS[name](codes, **params)
+        except TypeError as exc:
+            raise ValueError(
+                f"algorithm_params {sorted(params)} are not valid for "
+                f"algorithm={name!r}: {exc}"
+            ) from exc
+
+    def _radius_searcher(self, r):
+        """The backend of a radius query (auto: MIH when it pays off)."""
+        if self.algorithm != "auto" or not HAVE_NUMBA or self.algorithm_ != "numba":
+            return self._searcher
+        n = self.n_samples_fit_
+        m = int(np.floor(r)) + 1
+        n_bits = 8 * self.n_features_in_
+        use_mih = n >= MIH_MIN_SAMPLES and n_bits / m >= np.log2(n)
+        if not use_mih:
+            return self._searcher
+        if getattr(self, "_mih", None) is None:
+            m = max(m, default_n_substrings(n_bits, n))
+            self._mih = MIHSearcher(self._fit_codes, n_substrings=m)
+            if self.verbose:
+                print(
+                    f"[HammingNeighbors] radius {r}: multi-index hashing with "
+                    f"{len(self._mih.lengths)} substrings"
+                )
+        return self._mih
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -126,7 +248,8 @@ class HammingNeighbors(BaseEstimator):
         self._fit_codes = codes
         self.n_samples_fit_ = codes.shape[0]
         self.algorithm_ = self._choose_algorithm(codes)
-        self._searcher = BACKENDS[self.algorithm_](codes)
+        self._searcher = self._backend(self.algorithm_, codes)
+        self._mih = None
         return self
 
     # ------------------------------------------------------------ helpers
@@ -215,7 +338,8 @@ class HammingNeighbors(BaseEstimator):
         codes = self._check_query(X)
         r = self._check_radius(radius)
         self_query = codes is None
-        dists, inds = self._searcher.radius_neighbors(
+        searcher = self._radius_searcher(r)
+        dists, inds = searcher.radius_neighbors(
             self._fit_codes if self_query else codes, r, self.n_jobs
         )
         if self_query:

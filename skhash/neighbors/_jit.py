@@ -1,0 +1,74 @@
+"""Optional numba: ``njit``, ``prange`` and a hardware popcount, or stand-ins.
+
+numba is the ``fast`` extra. Without it, the kernels written for numba still
+run (as plain Python, slowly), and :class:`~skhash.HammingNeighbors` prefers
+the NumPy brute-force backend.
+"""
+
+import os
+
+try:  # pragma: no cover - depends on the environment
+    if os.environ.get("SKHASH_DISABLE_NUMBA"):
+        raise ImportError("numba disabled by SKHASH_DISABLE_NUMBA")
+    import numba
+    from numba import njit, prange, types
+    from numba.extending import intrinsic
+
+    HAVE_NUMBA = True
+
+    @intrinsic
+    def _ctpop(typingctx, x):
+        # LLVM's ctpop: the hardware popcount (VPOPCNTQ when vectorised).
+        sig = types.uint64(types.uint64)
+
+        def codegen(context, builder, signature, args):
+            return builder.ctpop(args[0])
+
+        return sig, codegen
+
+    @njit(cache=True, inline="always")
+    def popcount64(x):
+        """Number of set bits of a ``uint64``."""
+        return numba.int32(_ctpop(x))
+
+except ImportError:  # pragma: no cover
+    HAVE_NUMBA = False
+    prange = range
+
+    def njit(*args, **kwargs):
+        """Identity decorator standing in for ``numba.njit``."""
+        if len(args) == 1 and callable(args[0]) and not kwargs:
+            return args[0]
+        return lambda f: f
+
+    def popcount64(x):
+        """Number of set bits of a ``uint64``."""
+        return int(x).bit_count()
+
+
+def n_threads(n_jobs):
+    """Threads for a kernel call from joblib-style ``n_jobs``."""
+    from joblib import effective_n_jobs
+
+    n = effective_n_jobs(n_jobs)
+    if HAVE_NUMBA:
+        n = min(n, numba.config.NUMBA_NUM_THREADS)
+    return max(1, n)
+
+
+class numba_threads:
+    """Context manager setting numba's thread count (restored on exit)."""
+
+    def __init__(self, n_jobs):
+        self.n = n_threads(n_jobs)
+
+    def __enter__(self):
+        if HAVE_NUMBA:
+            self.old = numba.get_num_threads()
+            numba.set_num_threads(self.n)
+        return self
+
+    def __exit__(self, *exc):
+        if HAVE_NUMBA:
+            numba.set_num_threads(self.old)
+        return False

@@ -1,0 +1,295 @@
+"""Compiled Hamming search kernels (numba; imported only when numba is present).
+
+All kernels take the database *word-transposed*: ``db_t`` is a C-contiguous
+``uint64`` array of shape ``(n_words, n_db)``, so that the inner loops run over
+contiguous database codes and LLVM vectorises the xor + popcount (AVX-512
+``VPOPCNTQ`` where the CPU has it). Queries are ``(n_q, n_words)`` ``uint64``.
+Results are ordered by (distance, database index), the brute-force tie rule.
+
+The design follows the measurements in the project's ``perf.md`` notes:
+
+* ``knn_heap``: blocks of 32 queries x 512 codes; the distances of a block are
+  computed with vectorised popcounts, then a vectorised count of ``d < tau``
+  (``tau`` = the query's current k-th distance) decides whether the scalar
+  heap pass is needed at all. Codes are scanned in increasing index order, so
+  a code tied with the k-th distance never displaces it: the strict ``<`` keeps
+  the tie rule.
+* ``knn_count``: counting selection for large ``k`` (relative to ``n_db``): one
+  row of distances per query, the k-th distance found by binary search over
+  the ``max_dist + 1`` possible values with vectorised counts, candidates
+  collected with 64-wide block skipping and counting-sorted by distance.
+* ``radius_count`` / ``radius_fill``: two passes (count, then fill) so the
+  output is allocated exactly; rows are counting-sorted by distance.
+
+Every kernel is parallel over query blocks (``prange``) and cached on disk
+(``cache=True``), so only the first call after installation compiles.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from skhash.neighbors._jit import popcount64
+
+QUERY_BLOCK = 32
+CODE_BLOCK = 512
+_SHIFT = np.int64(32)
+_LOW = np.int64(0xFFFFFFFF)
+
+
+@njit(cache=True)
+def _block_distances(q_words, qi, db_t, c0, cb, out_row):
+    """out_row[:cb] = Hamming distances of query qi to codes c0 .. c0+cb."""
+    # 1-D slices (not db_t[w, c0 + j]) let LLVM prove the indices non-negative
+    # and vectorise the loops: 5-10x faster.
+    n_words = db_t.shape[0]
+    qw = q_words[qi, 0]
+    col = db_t[0, c0 : c0 + cb]
+    for j in range(cb):
+        out_row[j] = popcount64(qw ^ col[j])
+    for w in range(1, n_words):
+        qw = q_words[qi, w]
+        col = db_t[w, c0 : c0 + cb]
+        for j in range(cb):
+            out_row[j] += popcount64(qw ^ col[j])
+
+
+@njit(cache=True)
+def _sift_down(keys, size):
+    """Restore the max-heap property of keys[:size] from the root."""
+    i = 0
+    top = keys[0]
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and keys[child + 1] > keys[child]:
+            child += 1
+        if keys[child] <= top:
+            break
+        keys[i] = keys[child]
+        i = child
+    keys[i] = top
+
+
+@njit(cache=True)
+def _sift_up(keys, pos):
+    key = keys[pos]
+    while pos > 0:
+        parent = (pos - 1) // 2
+        if keys[parent] >= key:
+            break
+        keys[pos] = keys[parent]
+        pos = parent
+    keys[pos] = key
+
+
+@njit(cache=True, parallel=True)
+def knn_heap(q_words, db_t, k, offset, out_d, out_i):
+    """Exact k nearest codes by a bounded max-heap of (distance, index) keys.
+
+    Parameters
+    ----------
+    q_words : uint64 (n_q, n_words)
+    db_t : uint64 (n_words, n_db), C-contiguous
+    k : int, 1 <= k <= n_db
+    offset : int
+        Added to the returned indices (for databases searched in pieces).
+    out_d : int32 (n_q, k), out_i : int64 (n_q, k)
+        Receive the result, sorted by (distance, index).
+    """
+    n_q = q_words.shape[0]
+    n_db = db_t.shape[1]
+    n_blocks = (n_q + QUERY_BLOCK - 1) // QUERY_BLOCK
+    max_plus = np.int32(64 * db_t.shape[0] + 1)
+    for b in prange(n_blocks):
+        q0 = b * QUERY_BLOCK
+        q1 = min(q0 + QUERY_BLOCK, n_q)
+        m = q1 - q0
+        heaps = np.empty((m, k), dtype=np.int64)
+        sizes = np.zeros(m, dtype=np.int64)
+        tau = np.full(m, max_plus, dtype=np.int32)
+        dist = np.empty((m, CODE_BLOCK), dtype=np.int32)
+        for c0 in range(0, n_db, CODE_BLOCK):
+            cb = min(CODE_BLOCK, n_db - c0)
+            for qi in range(m):
+                row = dist[qi]
+                _block_distances(q_words, q0 + qi, db_t, c0, cb, row)
+                t = tau[qi]
+                hits = 0
+                for j in range(cb):
+                    hits += row[j] < t
+                if hits == 0:
+                    continue
+                heap = heaps[qi]
+                size = sizes[qi]
+                for j in range(cb):
+                    d = row[j]
+                    if d >= t:
+                        continue
+                    key = (np.int64(d) << _SHIFT) | np.int64(c0 + j)
+                    if size < k:
+                        heap[size] = key
+                        _sift_up(heap, size)
+                        size += 1
+                        if size == k:
+                            t = np.int32(heap[0] >> _SHIFT)
+                    else:
+                        heap[0] = key
+                        _sift_down(heap, k)
+                        t = np.int32(heap[0] >> _SHIFT)
+                sizes[qi] = size
+                tau[qi] = t
+        for qi in range(m):
+            keys = np.sort(heaps[qi, : sizes[qi]])
+            for j in range(k):
+                out_d[q0 + qi, j] = np.int32(keys[j] >> _SHIFT)
+                out_i[q0 + qi, j] = (keys[j] & _LOW) + offset
+
+
+@njit(cache=True)
+def _row_distances(q_words, qi, db_t, row):
+    n_db = db_t.shape[1]
+    for c0 in range(0, n_db, CODE_BLOCK):
+        cb = min(CODE_BLOCK, n_db - c0)
+        _fill_row(q_words, qi, db_t, c0, cb, row)
+
+
+@njit(cache=True)
+def _fill_row(q_words, qi, db_t, c0, cb, row):
+    _block_distances(q_words, qi, db_t, c0, cb, row[c0 : c0 + cb])
+
+
+@njit(cache=True)
+def _count_le(row, t):
+    c = 0
+    for j in range(row.shape[0]):
+        c += row[j] <= t
+    return c
+
+
+@njit(cache=True)
+def _select_row(row, k, max_dist, offset, out_d, out_i, hist):
+    """Counting selection of the k smallest (distance, index) of one row."""
+    n = row.shape[0]
+    lo, hi = 0, max_dist  # smallest t with count(row <= t) >= k
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _count_le(row, mid) >= k:
+            hi = mid
+        else:
+            lo = mid + 1
+    t = lo
+    for d in range(t + 2):
+        hist[d] = 0
+    # Collect with 64-wide block skipping; indices come in increasing order,
+    # so the first codes at distance t are the ones the tie rule keeps.
+    n_below = 0
+    for j in range(n):
+        if row[j] < t:
+            n_below += 1
+    need_at = k - n_below
+    cand_d = np.empty(k, dtype=np.int32)
+    cand_i = np.empty(k, dtype=np.int64)
+    c = 0
+    for s in range(0, n, 64):
+        e = min(s + 64, n)
+        any_hit = 0
+        for j in range(s, e):
+            any_hit += row[j] <= t
+        if any_hit == 0:
+            continue
+        for j in range(s, e):
+            d = row[j]
+            if d < t or (d == t and need_at > 0):
+                if d == t:
+                    need_at -= 1
+                cand_d[c] = d
+                cand_i[c] = j
+                hist[d + 1] += 1
+                c += 1
+    for d in range(1, t + 2):
+        hist[d] += hist[d - 1]
+    for c2 in range(k):
+        d = cand_d[c2]
+        pos = hist[d]
+        hist[d] += 1
+        out_d[pos] = d
+        out_i[pos] = cand_i[c2] + offset
+
+
+@njit(cache=True, parallel=True)
+def knn_count(q_words, db_t, k, offset, small, out_d, out_i):
+    """Exact k nearest codes by counting selection (large k).
+
+    ``small`` (max distance <= 255) stores the distance row as uint8, which
+    halves the memory traffic of the vectorised counts.
+    """
+    n_q = q_words.shape[0]
+    n_db = db_t.shape[1]
+    max_dist = 64 * db_t.shape[0]
+    for qi in prange(n_q):
+        hist = np.empty(max_dist + 2, dtype=np.int64)
+        if small:
+            row8 = np.empty(n_db, dtype=np.uint8)
+            _row_distances(q_words, qi, db_t, row8)
+            _select_row(row8, k, max_dist, offset, out_d[qi], out_i[qi], hist)
+        else:
+            row16 = np.empty(n_db, dtype=np.uint16)
+            _row_distances(q_words, qi, db_t, row16)
+            _select_row(row16, k, max_dist, offset, out_d[qi], out_i[qi], hist)
+
+
+@njit(cache=True, parallel=True)
+def radius_count(q_words, db_t, radius, counts):
+    """counts[q] = number of codes within ``radius`` (inclusive) of query q."""
+    n_q = q_words.shape[0]
+    n_db = db_t.shape[1]
+    for qi in prange(n_q):
+        row = np.empty(CODE_BLOCK, dtype=np.int32)
+        c = 0
+        for c0 in range(0, n_db, CODE_BLOCK):
+            cb = min(CODE_BLOCK, n_db - c0)
+            _block_distances(q_words, qi, db_t, c0, cb, row)
+            for j in range(cb):
+                c += row[j] <= radius
+        counts[qi] = c
+
+
+@njit(cache=True, parallel=True)
+def radius_fill(q_words, db_t, radius, offset, starts, out_d, out_i):
+    """Fill each query's slice ``starts[q]:starts[q+1]``, by (distance, index)."""
+    n_q = q_words.shape[0]
+    n_db = db_t.shape[1]
+    for qi in prange(n_q):
+        row = np.empty(CODE_BLOCK, dtype=np.int32)
+        s = starts[qi]
+        n_hit = starts[qi + 1] - s
+        if n_hit == 0:
+            continue
+        tmp_d = np.empty(n_hit, dtype=np.int32)
+        tmp_i = np.empty(n_hit, dtype=np.int64)
+        hist = np.zeros(radius + 2, dtype=np.int64)
+        c = 0
+        for c0 in range(0, n_db, CODE_BLOCK):
+            cb = min(CODE_BLOCK, n_db - c0)
+            _block_distances(q_words, qi, db_t, c0, cb, row)
+            hits = 0
+            for j in range(cb):
+                hits += row[j] <= radius
+            if hits == 0:
+                continue
+            for j in range(cb):
+                d = row[j]
+                if d <= radius:
+                    tmp_d[c] = d
+                    tmp_i[c] = c0 + j
+                    hist[d + 1] += 1
+                    c += 1
+        for d in range(1, radius + 2):
+            hist[d] += hist[d - 1]
+        for c2 in range(n_hit):
+            d = tmp_d[c2]
+            pos = s + hist[d]
+            hist[d] += 1
+            out_d[pos] = d
+            out_i[pos] = tmp_i[c2] + offset

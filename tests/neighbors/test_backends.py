@@ -1,0 +1,230 @@
+"""Every search backend returns exactly the brute-force result, ties by index."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from skhash import ITQ, HammingNeighbors, hamming_distance, pack_bits
+from skhash.neighbors import merge_topk
+from skhash.neighbors._jit import HAVE_NUMBA
+
+try:
+    import faiss  # noqa: F401
+
+    HAVE_FAISS = True
+except ImportError:  # pragma: no cover
+    HAVE_FAISS = False
+try:
+    import torch
+
+    HAVE_TORCH = True
+except ImportError:  # pragma: no cover
+    HAVE_TORCH = False
+
+BACKENDS = [
+    "numpy",
+    pytest.param("numba", marks=pytest.mark.skipif(not HAVE_NUMBA, reason="numba")),
+    pytest.param("mih", marks=pytest.mark.skipif(not HAVE_NUMBA, reason="numba")),
+    pytest.param(
+        "faiss",
+        marks=[pytest.mark.faiss, pytest.mark.skipif(not HAVE_FAISS, reason="faiss")],
+    ),
+    pytest.param(
+        "torch",
+        marks=[pytest.mark.torch, pytest.mark.skipif(not HAVE_TORCH, reason="torch")],
+    ),
+]
+
+
+def _oracle_knn(q, db, k):
+    D = hamming_distance(q, db)
+    idx = np.broadcast_to(np.arange(db.shape[0]), D.shape)
+    order = np.lexsort((idx, D), axis=1)[:, :k]
+    return np.take_along_axis(D, order, 1), order
+
+
+def _oracle_radius(q, db, r):
+    D = hamming_distance(q, db)
+    out = []
+    for row in D:
+        sel = np.flatnonzero(row <= r)
+        sel = sel[np.argsort(row[sel], kind="stable")]
+        out.append((row[sel], sel))
+    return out
+
+
+def _random_codes(rng, n, n_bits, p):
+    return pack_bits((rng.random((n, n_bits)) < p).astype(np.uint8))
+
+
+def _learned_codes(n_bits, n_db=600, n_q=40, seed=0):
+    """ITQ codes of clustered real-valued data: many ties and duplicates."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(12, 20))
+    X = centres[rng.integers(0, 12, n_db + n_q)] + 0.3 * rng.normal(
+        size=(n_db + n_q, 20)
+    )
+    if n_bits > 20:  # ITQ needs n_bits <= n_features
+        X = np.hstack([X, rng.normal(size=(len(X), n_bits - 20)) * 0.1])
+    codes = ITQ(n_bits=n_bits, max_iter=5, random_state=0).fit(X).transform(X)
+    return codes[:n_db], codes[n_db:]
+
+
+def _check_knn(nn, q, db, k):
+    dist, ind = nn.kneighbors(q, n_neighbors=k)
+    d_ref, i_ref = _oracle_knn(q, db, k)
+    np.testing.assert_array_equal(dist, d_ref)
+    np.testing.assert_array_equal(ind, i_ref)
+    assert dist.dtype == np.int32 and ind.dtype == np.int64
+
+
+def _check_radius(nn, q, db, r):
+    dists, inds = nn.radius_neighbors(q, radius=r)
+    for (d_ref, i_ref), d, i in zip(_oracle_radius(q, db, r), dists, inds, strict=True):
+        np.testing.assert_array_equal(i, i_ref)
+        np.testing.assert_array_equal(d, d_ref)
+
+
+@pytest.mark.parametrize("algorithm", BACKENDS)
+@pytest.mark.parametrize("n_bits", [1, 5, 8, 13, 32, 64, 70, 128, 256])
+def test_random_codes_match_brute_force(algorithm, n_bits):
+    rng = np.random.default_rng(n_bits)
+    p = 0.2 if n_bits > 8 else 0.5  # skewed bits: many ties
+    db, q = _random_codes(rng, 500, n_bits, p), _random_codes(rng, 30, n_bits, p)
+    nn = HammingNeighbors(algorithm=algorithm).fit(db)
+    for k in (1, 7, 100, 500):
+        _check_knn(nn, q, db, k)
+    for r in (0, 1, 3, n_bits // 3):
+        _check_radius(nn, q, db, r)
+
+
+@pytest.mark.parametrize("algorithm", BACKENDS)
+@pytest.mark.parametrize("n_bits", [6, 16, 24, 48])
+def test_learned_codes_match_brute_force(algorithm, n_bits):
+    db, q = _learned_codes(n_bits, seed=n_bits)
+    nn = HammingNeighbors(algorithm=algorithm).fit(db)
+    for k in (1, 10, 64):
+        _check_knn(nn, q, db, k)
+    for r in (0, 2, 5):
+        _check_radius(nn, q, db, r)
+
+
+@pytest.mark.parametrize("algorithm", BACKENDS)
+def test_self_query_and_pickle(algorithm):
+    rng = np.random.default_rng(1)
+    db = _random_codes(rng, 120, 12, 0.3)  # 12 bits, 120 codes: duplicates
+    nn = HammingNeighbors(n_neighbors=5, algorithm=algorithm).fit(db)
+    ref = HammingNeighbors(n_neighbors=5, algorithm="numpy").fit(db)
+    d, i = nn.kneighbors()
+    d_ref, i_ref = ref.kneighbors()
+    np.testing.assert_array_equal(i, i_ref)
+    np.testing.assert_array_equal(d, d_ref)
+    assert not (i == np.arange(120)[:, None]).any()
+    rd, ri = nn.radius_neighbors(radius=2)
+    rd_ref, ri_ref = ref.radius_neighbors(radius=2)
+    for a, b in zip(ri, ri_ref, strict=True):
+        np.testing.assert_array_equal(a, b)
+    clone = pickle.loads(pickle.dumps(nn))
+    d2, i2 = clone.kneighbors(db[:9])
+    d3, i3 = ref.kneighbors(db[:9])
+    np.testing.assert_array_equal(i2, i3)
+    np.testing.assert_array_equal(d2, d3)
+    assert clone.algorithm_ == nn.algorithm_
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="numba")
+def test_numba_kernels_heap_and_count_paths_and_chunks():
+    """Both selections (heap, counting) and a database searched in chunks."""
+    from skhash.neighbors._numba_brute import NumbaBruteSearcher
+
+    rng = np.random.default_rng(3)
+    db, q = _random_codes(rng, 5000, 24, 0.3), _random_codes(rng, 70, 24, 0.3)
+    for k in (3, 24, 400):  # 400 * 200 >= 5000: counting selection
+        for chunk_rows in (None, 777):
+            s = NumbaBruteSearcher(db, chunk_rows=chunk_rows)
+            if chunk_rows:
+                s.db.in_memory, s.db._db_t = False, None
+            d, i = s.kneighbors(q, k, n_jobs=2)
+            d_ref, i_ref = _oracle_knn(q, db, k)
+            np.testing.assert_array_equal(i, i_ref)
+            np.testing.assert_array_equal(d, d_ref)
+            rd, ri = s.radius_neighbors(q, 5)
+            for (dr, ir), a, b in zip(_oracle_radius(q, db, 5), rd, ri, strict=True):
+                np.testing.assert_array_equal(b, ir)
+                np.testing.assert_array_equal(a, dr)
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="numba")
+@pytest.mark.parametrize("n_substrings", [2, 3, 5, 8])
+def test_mih_substrings(n_substrings):
+    db, q = _learned_codes(40, n_db=800, seed=7)
+    nn = HammingNeighbors(
+        algorithm="mih", algorithm_params={"n_substrings": n_substrings}
+    ).fit(db)
+    assert len(nn._searcher.lengths) == n_substrings
+    for k in (1, 5, 50):
+        _check_knn(nn, q, db, k)
+    for r in (0, 1, 4, 9):
+        _check_radius(nn, q, db, r)
+
+
+def test_mih_rejects_too_long_substrings():
+    db, _ = _learned_codes(40, n_db=50, seed=7)
+    with pytest.raises(ValueError, match="n_substrings=1"):
+        HammingNeighbors(algorithm="mih", algorithm_params={"n_substrings": 1}).fit(db)
+
+
+def test_auto_reports_choice(capsys):
+    rng = np.random.default_rng(4)
+    db = _random_codes(rng, 50, 16, 0.5)
+    nn = HammingNeighbors(verbose=1).fit(db)
+    out = capsys.readouterr().out
+    assert nn.algorithm_ in ("numba", "numpy")
+    assert f"algorithm={nn.algorithm_!r}" in out
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="numba")
+def test_auto_uses_mih_for_radius_on_large_databases(capsys, monkeypatch):
+    from skhash.neighbors import _hamming_neighbors
+
+    monkeypatch.setattr(_hamming_neighbors, "MIH_MIN_SAMPLES", 100)
+    db, q = _learned_codes(32, n_db=400, seed=2)
+    nn = HammingNeighbors(verbose=1).fit(db)
+    _check_radius(nn, q, db, 2)
+    assert "multi-index hashing" in capsys.readouterr().out
+    assert nn._mih is not None
+
+
+def test_bad_algorithm_params():
+    db = pack_bits(np.eye(8, dtype=np.uint8))
+    with pytest.raises(ValueError, match="algorithm_params"):
+        HammingNeighbors(algorithm="numpy", algorithm_params={"bogus": 1}).fit(db)
+
+
+def test_merge_topk_is_exact():
+    rng = np.random.default_rng(5)
+    db, q = _random_codes(rng, 900, 10, 0.5), _random_codes(rng, 20, 10, 0.5)
+    parts = [(0, 300), (300, 650), (650, 900)]
+    ds, is_ = [], []
+    for a, b in parts:
+        d, i = _oracle_knn(q, db[a:b], 40)
+        ds.append(d)
+        is_.append(i + a)
+    d, i = merge_topk(ds, is_, 40)
+    d_ref, i_ref = _oracle_knn(q, db, 40)
+    np.testing.assert_array_equal(i, i_ref)
+    np.testing.assert_array_equal(d, d_ref)
+
+
+@pytest.mark.gpu
+@pytest.mark.torch
+def test_torch_cuda_matches_brute_force():
+    if not HAVE_TORCH or not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    rng = np.random.default_rng(6)
+    db, q = _random_codes(rng, 20000, 256, 0.3), _random_codes(rng, 300, 256, 0.3)
+    nn = HammingNeighbors(algorithm="torch", device="cuda").fit(db)
+    assert nn._searcher.device.startswith("cuda")
+    _check_knn(nn, q, db, 100)
+    _check_radius(nn, q, db, 60)
