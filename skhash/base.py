@@ -69,9 +69,9 @@ class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         if self._requires_y:
             if y is None:
                 raise ValueError(
-                    f"{type(self).__name__} is supervised: fit requires y (class "
-                    "labels as a 1-D array or a 2-D 0/1 multi-label indicator "
-                    "matrix), got y=None."
+                    f"{type(self).__name__} requires y to be passed, but the target "
+                    "y is None: it is a supervised hasher (pass class labels as a "
+                    "1-D array or a 2-D 0/1 multi-label indicator matrix)."
                 )
             X, y = validate_data(
                 self,
