@@ -15,6 +15,7 @@ Everything here is arrays in, arrays out: no validation, no scikit-learn.
 """
 
 import numpy as np
+from scipy import sparse
 
 #: Bound on the bytes of one temporary distance block (rows x codewords, or
 #: queries x database items).
@@ -83,8 +84,11 @@ def update_centroids(X, labels, C_old, dist):
     """
     K, d = C_old.shape
     counts = np.bincount(labels, minlength=K)
-    sums = np.zeros((K, d), dtype=np.float64)
-    np.add.at(sums, labels, X)
+    # Cluster sums as a sparse one-hot (K, n) product, in float64.
+    onehot = sparse.csr_matrix(
+        (np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(K, len(X))
+    )
+    sums = onehot @ X.astype(np.float64, copy=False)
     C = np.empty_like(C_old)
     nonempty = counts > 0
     C[nonempty] = (sums[nonempty] / counts[nonempty, None]).astype(C.dtype)

@@ -1,0 +1,281 @@
+"""PQ and OPQ against faiss and nanopq on MNIST and Fashion-MNIST pixels.
+
+Part 1 (quality), per dataset and code length: train on the first
+``--n-train`` training images, encode the 60,000 training images as the
+database, query with the first ``--n-queries`` test images. Reports training
+time, distortion (mean squared reconstruction error per database vector) and
+Recall@R (fraction of queries whose exact Euclidean nearest neighbour is among
+the first R items of the method's own asymmetric-distance ranking), for
+skhash's PQ/OPQ, ``faiss.IndexPQ`` / ``OPQMatrix + IndexPQ`` and
+``nanopq.PQ`` / ``nanopq.OPQ`` at the same code length (256 codewords per
+subspace, ``n_bits / 8`` subspaces).
+
+Part 2 (speed): ADC search of ``--n-queries`` MNIST test images, k=100, over
+databases of 100,000 and 1,000,000 codes (the 60,000 MNIST database codes of
+each method tiled to that size: ADC time depends on the number of codes, not
+on their values). skhash's ``QuantizedNeighbors.kneighbors`` (look-up tables +
+numba or NumPy kernel) and ``faiss.IndexPQ.search`` are timed alternately,
+median of ``--repeats`` runs after a warm-up; nanopq (per-query ``dtable`` +
+``adist`` + ``argpartition``) on a tenth of the queries, scaled by 10. The
+"same D" column runs skhash's kernel on faiss's own codebook and codes and
+compares the distances (rtol 1e-4) and the neighbour ids with faiss's.
+
+Run: ``python benchmarks/bench_quantization.py`` (about 10 minutes on 2 cores).
+"""
+
+import argparse
+import platform
+import time
+
+import numpy as np
+
+from skhash._kernels import pq as _pq
+from skhash.datasets import euclidean_ground_truth, load_fashion_mnist, load_mnist
+from skhash.metrics import recall_at_r
+from skhash.quantization import OPQ, PQ, QuantizedNeighbors
+
+from _common import default_data_home, print_table
+
+RS = (1, 10, 100)
+
+
+def load(name, data_home):
+    loader = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}[name]
+    Xtr, _ = loader("train", data_home=data_home, return_X_y=True)
+    Xte, _ = loader("test", data_home=data_home, return_X_y=True)
+    f = np.float32
+    return Xtr.reshape(len(Xtr), -1).astype(f), Xte.reshape(len(Xte), -1).astype(f)
+
+
+def nanopq_search(model, Xq, codes, k):
+    ind = np.empty((len(Xq), k), np.int64)
+    for i, q in enumerate(Xq):
+        d = model.dtable(q).adist(codes)
+        part = np.argpartition(d, k - 1)[:k]
+        ind[i] = part[np.lexsort((part, d[part]))]
+    return ind
+
+
+def quality(name, X_train_all, X_test, args):
+    import faiss
+    import nanopq
+
+    X_fit = X_train_all[: args.n_train]
+    X_db, X_q = X_train_all, X_test[: args.n_queries]
+    true_nn = euclidean_ground_truth(X_q, X_db, 1)[:, 0]
+    d = X_db.shape[1]
+    rows = []
+    for n_bits in args.bits:
+        M = n_bits // 8
+        runs = {}
+
+        # skhash -----------------------------------------------------------
+        for label, est in [
+            ("skhash PQ", PQ(n_bits=n_bits, random_state=0)),
+            ("skhash OPQ", OPQ(n_bits=n_bits, random_state=0)),
+        ]:
+            t0 = time.perf_counter()
+            nn = QuantizedNeighbors(est, n_neighbors=max(RS)).fit(X_fit)
+            t_fit = time.perf_counter() - t0
+            codes = nn.quantizer_.transform(X_db)
+            rec = nn.quantizer_.inverse_transform(codes)
+            nn.codes_ = np.ascontiguousarray(codes, dtype=np.uint8)
+            nn.n_samples_fit_ = len(codes)
+            ind = nn.kneighbors(X_q, return_distance=False)
+            runs[label] = (t_fit, rec, ind)
+
+        # faiss ------------------------------------------------------------
+        for label in ("faiss PQ", "faiss OPQ"):
+            index = faiss.IndexPQ(d, M, 8)
+            if label == "faiss OPQ":
+                index = faiss.IndexPreTransform(faiss.OPQMatrix(d, M), index)
+            t0 = time.perf_counter()
+            index.train(X_fit)
+            t_fit = time.perf_counter() - t0
+            index.add(X_db)
+            rec = index.reconstruct_n(0, len(X_db))
+            _, ind = index.search(X_q, max(RS))
+            runs[label] = (t_fit, rec, ind)
+
+        # nanopq -----------------------------------------------------------
+        for label, model in [
+            ("nanopq PQ", nanopq.PQ(M=M, Ks=256, verbose=False)),
+            ("nanopq OPQ", nanopq.OPQ(M=M, Ks=256, verbose=False)),
+        ]:
+            if d % M:
+                continue  # nanopq needs equal subspaces
+            t0 = time.perf_counter()
+            model.fit(X_fit, seed=0)
+            t_fit = time.perf_counter() - t0
+            codes = model.encode(X_db)
+            rec = model.decode(codes)
+            ind = nanopq_search(model, X_q, codes, max(RS))
+            runs[label] = (t_fit, rec, ind)
+
+        for label, (t_fit, rec, ind) in runs.items():
+            row = {
+                "dataset": name,
+                "bits": n_bits,
+                "method": label,
+                "train s": t_fit,
+                "distortion": float(((X_db - rec) ** 2).sum(axis=1).mean()),
+            }
+            for r, v in zip(RS, recall_at_r(true_nn, ind, list(RS)), strict=True):
+                row[f"R@{r}"] = float(v)
+            rows.append(row)
+        for fam in ("PQ", "OPQ"):
+            ref = next(
+                r
+                for r in rows
+                if r["method"] == f"faiss {fam}"
+                and r["bits"] == n_bits
+                and r["dataset"] == name
+            )
+            ours = next(
+                r
+                for r in rows
+                if r["method"] == f"skhash {fam}"
+                and r["bits"] == n_bits
+                and r["dataset"] == name
+            )
+            ours["distortion / faiss"] = ours["distortion"] / ref["distortion"]
+    return rows
+
+
+def speed(X_train_all, X_test, args):
+    import faiss
+    import nanopq
+
+    X_fit, X_db, X_q = (
+        X_train_all[: args.n_train],
+        X_train_all,
+        X_test[: args.n_queries],
+    )
+    d, n_bits, k = X_db.shape[1], args.timing_bits, 100
+    M = n_bits // 8
+    nn = QuantizedNeighbors(PQ(n_bits=n_bits, random_state=0), n_neighbors=k)
+    nn.fit(X_fit)
+    codes = np.ascontiguousarray(nn.quantizer_.transform(X_db), np.uint8)
+    index = faiss.IndexPQ(d, M, 8)
+    index.train(X_fit)
+    fcodes = index.sa_encode(X_db)
+    npq = nanopq.PQ(M=M, Ks=256, verbose=False).fit(X_fit, iter=5, seed=0)
+    ncodes = npq.encode(X_db)
+
+    # faiss's codebook through skhash's kernel: same distances and ids?
+    cent = faiss.vector_to_array(index.pq.centroids).reshape(M, 256, d // M)
+    bounds = np.arange(0, d + 1, d // M)
+    T = _pq.adc_tables(X_q, list(cent), bounds)
+
+    rows = []
+    for N in args.sizes:
+        reps = -(-N // len(X_db))
+        db_codes = np.tile(codes, (reps, 1))[:N]
+        db_fcodes = np.ascontiguousarray(np.tile(fcodes, (reps, 1))[:N])
+        db_ncodes = np.tile(ncodes, (reps, 1))[:N]
+        nn.codes_, nn.n_samples_fit_ = db_codes, N
+        index.reset()
+        index.add_sa_codes(db_fcodes)
+
+        D_f, I_f = index.search(X_q, k)
+        D_s, I_s = _pq.adc_kneighbors(T, db_fcodes, k)
+        same = np.allclose(D_s, D_f, rtol=1e-4) and ((I_s == I_f).mean() > 0.999)
+        ids_equal = float((I_s == I_f).mean())
+
+        timings = {"skhash (numba)": [], "skhash (numpy)": [], "faiss IndexPQ": []}
+        nn.kneighbors(X_q[:10])
+        index.search(X_q[:10], k)
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            nn.kneighbors(X_q)
+            timings["skhash (numba)"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            index.search(X_q, k)
+            timings["faiss IndexPQ"].append(time.perf_counter() - t0)
+        nn.set_params(algorithm="numpy")
+        t0 = time.perf_counter()
+        nn.kneighbors(X_q)
+        timings["skhash (numpy)"].append(time.perf_counter() - t0)
+        nn.set_params(algorithm="auto")
+        t0 = time.perf_counter()
+        nanopq_search(npq, X_q[: len(X_q) // 10], db_ncodes, k)
+        timings["nanopq (x10)"] = [10 * (time.perf_counter() - t0)]
+
+        t_faiss = float(np.median(timings["faiss IndexPQ"]))
+        for label, ts in timings.items():
+            t = float(np.median(ts))
+            rows.append(
+                {
+                    "N": N,
+                    "bits": n_bits,
+                    "method": label,
+                    "runs": len(ts),
+                    "median s": t,
+                    "/faiss": t / t_faiss,
+                    "same D": ("yes" if same else "NO") + f" ({ids_equal:.4f} ids)"
+                    if label == "skhash (numba)"
+                    else "",
+                }
+            )
+    return rows
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data-home", default=default_data_home())
+    p.add_argument("--datasets", nargs="+", default=["mnist", "fashion-mnist"])
+    p.add_argument("--bits", nargs="+", type=int, default=[32, 64])
+    p.add_argument("--n-train", type=int, default=20000)
+    p.add_argument("--n-queries", type=int, default=1000)
+    p.add_argument("--sizes", nargs="+", type=int, default=[100_000, 1_000_000])
+    p.add_argument("--timing-bits", type=int, default=64)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--skip-quality", action="store_true")
+    p.add_argument("--skip-speed", action="store_true")
+    args = p.parse_args()
+
+    import faiss
+    import numba
+
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, faiss "
+        f"{faiss.__version__} ({faiss.omp_get_max_threads()} threads), numba "
+        f"{numba.__version__} ({numba.get_num_threads()} threads), "
+        f"{platform.processor() or platform.machine()}",
+        flush=True,
+    )
+    data = {name: load(name, args.data_home) for name in args.datasets}
+    if not args.skip_quality:
+        rows = []
+        for name, (Xtr, Xte) in data.items():
+            rows += quality(name, Xtr, Xte, args)
+            print_table(
+                rows,
+                [
+                    "dataset",
+                    "bits",
+                    "method",
+                    "train s",
+                    "distortion",
+                    "distortion / faiss",
+                    "R@1",
+                    "R@10",
+                    "R@100",
+                ],
+                title=f"Quality (train {args.n_train}, database 60000, "
+                f"{args.n_queries} queries)",
+                floatfmt="{:.4g}",
+            )
+    if not args.skip_speed:
+        name = args.datasets[0]
+        rows = speed(*data[name], args)
+        print_table(
+            rows,
+            ["N", "bits", "method", "runs", "median s", "/faiss", "same D"],
+            title=f"ADC search, {args.n_queries} {name} queries, k=100",
+            floatfmt="{:.4g}",
+        )
+
+
+if __name__ == "__main__":
+    main()
