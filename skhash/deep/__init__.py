@@ -16,10 +16,12 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from skhash.deep import losses
 from skhash.deep._base import BaseDeepHasher
 from skhash.deep._callbacks import BetaContinuation
+from skhash.deep._dh import DH
 from skhash.deep._dhn import DHN
 from skhash.deep._dnnh import DNNH
 from skhash.deep._dsh import DSH
 from skhash.deep._hashnet import HashNet
+from skhash.deep._ldph import LDPH
 from skhash.deep._modules import (
     MLP,
     DivideEncodeHead,
@@ -31,6 +33,7 @@ from skhash.deep._shbdnn import SHBDNN
 from skhash.deep._uhbdnn import UHBDNN
 
 __all__ = [
+    "DH",
     "DHN",
     "DNNH",
     "DSH",
@@ -42,6 +45,7 @@ __all__ = [
     "HashHead",
     "HashNet",
     "HashingNetwork",
+    "LDPH",
     "SHBDNN",
     "UHBDNN",
     "losses",

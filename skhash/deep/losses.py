@@ -29,6 +29,10 @@ __all__ = [
     "hashnet_loss",
     "label_similarity",
     "label_cosine_similarity",
+    "dh_loss",
+    "dh_weight_penalty",
+    "ldph_loss",
+    "orthogonality_penalty",
 ]
 
 
@@ -512,3 +516,233 @@ class DNNHLoss(nn.Module):
 
     def forward(self, relaxed, y):
         return dnnh_loss(relaxed, label_similarity(y), margin=self.margin)
+
+
+# ----------------------------------------------------------------------------
+# DH (Liong et al.), LDPH (Wang et al.)
+# ----------------------------------------------------------------------------
+def dh_loss(
+    relaxed,
+    *,
+    weights=(),
+    biases=(),
+    variance_weight=100.0,
+    orthogonality_weight=1e-3,
+    weight_decay=1e-3,
+):
+    r"""Deep Hashing (DH, unsupervised) objective of Liong et al.
+
+    .. math::
+
+        J = \frac12 \|B - H\|_F^2 - \frac{\lambda_1}{2N} \operatorname{tr}(H H^T)
+          + \frac{\lambda_2}{2} \sum_m \|W_m W_m^T - I\|_F^2
+          + \frac{\lambda_3}{2} \sum_m \big(\|W_m\|_F^2 + \|c_m\|_2^2\big),
+        \quad B = \operatorname{sign}(H)
+
+    Parameters
+    ----------
+    relaxed : Tensor of shape (N, L)
+        :math:`H` (samples as rows, the paper's :math:`(H^M)^T`), the tanh
+        outputs of the last layer.
+    weights : sequence of Tensor, default=()
+        :math:`W_m`, the weight matrices of the layers (``(out, in)``, as
+        ``nn.Linear`` stores them, so :math:`W_m W_m^T` is ``out x out``).
+    biases : sequence of Tensor, default=()
+        :math:`c_m`, the biases.
+    variance_weight : float, default=100.0
+        :math:`\lambda_1`, weight of the bit-variance (balance) term.
+    orthogonality_weight : float, default=1e-3
+        :math:`\lambda_2`, weight of the orthogonality term.
+    weight_decay : float, default=1e-3
+        :math:`\lambda_3`.
+
+    Returns
+    -------
+    loss : scalar Tensor
+        :math:`J / N`: the objective above evaluated on the batch (``N`` = batch
+        size), divided by ``N``.
+
+    Notes
+    -----
+    :math:`B = \operatorname{sign}(H)` (bit = 1 where ``H >= 0``) is recomputed
+    from the current outputs and treated as a constant, as in the paper's
+    back-propagation. The paper's :math:`N` is the training-set size (its
+    gradient descent is full batch); on a mini-batch it is the batch size, and
+    the whole objective is divided by :math:`N` so that the learning rate does
+    not depend on it. The variance term is written, as in the paper, as
+    :math:`\operatorname{tr}(H H^T)` without centring.
+
+    References
+    ----------
+    V. E. Liong, J. Lu, G. Wang, P. Moulin, J. Zhou, "Deep Hashing for Compact
+    Binary Codes Learning", CVPR 2015.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhash.deep.losses import dh_loss
+    >>> h = torch.tanh(torch.randn(6, 4, generator=torch.Generator().manual_seed(0)))
+    >>> dh_loss(h, weights=[torch.eye(4)]).shape
+    torch.Size([])
+    """
+    n = relaxed.shape[0]
+    B = torch.where(relaxed >= 0, 1.0, -1.0).to(relaxed.dtype).detach()
+    quant = 0.5 * ((B - relaxed) ** 2).sum()
+    variance = (relaxed * relaxed).sum() / (2.0 * n)
+    J = quant - variance_weight * variance
+    if len(weights) or len(biases):
+        J = J + dh_weight_penalty(
+            weights,
+            biases,
+            orthogonality_weight=orthogonality_weight,
+            weight_decay=weight_decay,
+        )
+    return J / n
+
+
+def dh_weight_penalty(weights, biases, *, orthogonality_weight, weight_decay):
+    r"""The weight terms of :func:`dh_loss` (not divided by :math:`N`).
+
+    .. math:: \frac{\lambda_2}{2} \sum_m \|W_m W_m^T - I\|_F^2
+              + \frac{\lambda_3}{2} \sum_m (\|W_m\|_F^2 + \|c_m\|_2^2)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhash.deep.losses import dh_weight_penalty
+    >>> float(dh_weight_penalty([2 * torch.eye(2)], [torch.ones(2)],
+    ...                         orthogonality_weight=1.0, weight_decay=1.0))
+    14.0
+    """
+    total = None
+    for W in weights:
+        eye = torch.eye(W.shape[0], dtype=W.dtype, device=W.device)
+        term = 0.5 * orthogonality_weight * ((W @ W.T - eye) ** 2).sum()
+        term = term + 0.5 * weight_decay * (W * W).sum()
+        total = term if total is None else total + term
+    for c in biases:
+        term = 0.5 * weight_decay * (c * c).sum()
+        total = term if total is None else total + term
+    return torch.zeros(()) if total is None else total
+
+
+def _hamming_01(a, b):
+    """Normalised Hamming distance of 0/1 (or relaxed [0, 1]) rows."""
+    return (a + b - 2.0 * a * b).mean(dim=1)
+
+
+def ldph_loss(
+    relaxed_a,
+    relaxed_b,
+    targets_a,
+    targets_b,
+    euclidean,
+    *,
+    slope,
+    intercept,
+    pseudo_label_weight=0.1,
+    distance_weight=0.5,
+):
+    r"""Linear distance preserving hashing (LDPH) loss on a batch of pairs.
+
+    .. math::
+
+        C = \frac{1}{P} \sum_{(i, j)} \Big[
+            \frac{\alpha}{2} \big(\|h_i - u_i\|^2 + \|h_j - u_j\|^2\big)
+          + \frac{\lambda}{2} \big(d_H(\bar h_i, \bar h_j) - a\, d_E(x_i, x_j)
+                                   - c\big)^2 \Big],
+        \qquad \bar h = \operatorname{round}(h)
+
+    with the normalised Hamming distance
+    :math:`d_H(p, q) = \frac1L \sum_k (p_k + q_k - 2 p_k q_k)`.
+
+    Parameters
+    ----------
+    relaxed_a, relaxed_b : Tensor of shape (P, L)
+        :math:`h_i, h_j`, the sigmoid outputs of the two samples of each pair.
+    targets_a, targets_b : Tensor of shape (P, L)
+        :math:`u_i, u_j`, their current 0/1 target codes (the reference
+        method's codes in the first round).
+    euclidean : Tensor of shape (P,)
+        :math:`d_E`, Euclidean distances of the pairs in the input space.
+    slope, intercept : float
+        :math:`a, c` of the affine map from Euclidean to Hamming distance
+        (fitted by least squares between rounds, constants here).
+    pseudo_label_weight : float, default=0.1
+        :math:`\alpha`.
+    distance_weight : float, default=0.5
+        :math:`\lambda`.
+
+    Returns
+    -------
+    loss : scalar Tensor
+        Mean over the ``P`` pairs.
+
+    Notes
+    -----
+    :math:`d_H` of the rounded codes has zero gradient almost everywhere; as in
+    the authors' code the rounding is passed straight through, so the
+    gradient of the distance term with respect to :math:`h_i` is
+    :math:`\lambda\,(d_H - a d_E - c)(1 - 2 \bar h_j) / L` (and symmetrically
+    for :math:`h_j`). The forward value uses the rounded codes exactly.
+
+    References
+    ----------
+    M. Wang, W. Zhou, Q. Tian, Z. Zha, H. Li, "Linear Distance Preserving
+    Pseudo-Supervised and Unsupervised Hashing", ACM MM 2016; M. Wang,
+    W. Zhou, Q. Tian, H. Li, "A General Framework for Linear Distance
+    Preserving Hashing", IEEE TIP 27(2), 2018.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhash.deep.losses import ldph_loss
+    >>> g = torch.Generator().manual_seed(0)
+    >>> h, u = torch.rand(5, 8, generator=g), (torch.rand(5, 8, generator=g) > 0.5)
+    >>> ldph_loss(h, h.flip(0), u.float(), u.flip(0).float(), torch.ones(5),
+    ...           slope=0.1, intercept=0.3).shape
+    torch.Size([])
+    """
+    ra = torch.round(relaxed_a).detach()
+    rb = torch.round(relaxed_b).detach()
+    d_round = _hamming_01(ra, rb)
+    via_a = _hamming_01(relaxed_a, rb)
+    via_b = _hamming_01(ra, relaxed_b)
+    # Straight-through: the value of d_H(round h_i, round h_j), the gradient of
+    # the relaxed distance to the other sample's rounded code.
+    d_h = d_round + (via_a - via_a.detach()) + (via_b - via_b.detach())
+    residual = d_h - slope * euclidean.to(d_h.dtype) - intercept
+    pseudo = ((relaxed_a - targets_a) ** 2).sum(dim=1) + (
+        (relaxed_b - targets_b) ** 2
+    ).sum(dim=1)
+    per_pair = 0.5 * pseudo_label_weight * pseudo + 0.5 * distance_weight * (
+        residual**2
+    )
+    return per_pair.mean()
+
+
+def orthogonality_penalty(weights, strength):
+    r"""LDPH's weight penalty, whose gradient is :math:`\beta (W + (W W^T - I) W)`.
+
+    .. math:: \beta \sum_m \Big(\frac12 \|W_m\|_F^2
+              + \frac14 \|W_m W_m^T - I\|_F^2\Big)
+
+    ``weights`` are ``(out, in)`` matrices; ``strength`` is :math:`\beta`. The
+    authors' code adds this gradient to every layer's update (weight decay plus
+    a soft orthogonality of the weight rows); here it is a loss term.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhash.deep.losses import orthogonality_penalty
+    >>> float(orthogonality_penalty([torch.eye(3)], 1.0))
+    1.5
+    """
+    total = None
+    for W in weights:
+        eye = torch.eye(W.shape[0], dtype=W.dtype, device=W.device)
+        term = 0.5 * (W * W).sum() + 0.25 * ((W @ W.T - eye) ** 2).sum()
+        total = term if total is None else total + term
+    if total is None:
+        return torch.zeros(())
+    return strength * total
