@@ -1,0 +1,119 @@
+"""The documentation builds without warnings, and every gallery example runs."""
+
+import os
+import runpy
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((REPO / "examples").glob("plot_*.py"))
+# build products that sphinx and sphinx-gallery write into the source folder
+BUILD_PRODUCTS = ("_build", "generated", "auto_examples", "sg_execution_times.rst")
+
+
+def _copy_sources(dest):
+    """Copy doc/ and examples/ so that the build writes nothing into the repo."""
+    shutil.copytree(
+        REPO / "doc", dest / "doc", ignore=shutil.ignore_patterns(*BUILD_PRODUCTS)
+    )
+    shutil.copytree(REPO / "examples", dest / "examples")
+    return dest / "doc"
+
+
+def test_docs_build_without_warnings(tmp_path):
+    for module in ("sphinx", "numpydoc", "sphinx_gallery", "pydata_sphinx_theme"):
+        pytest.importorskip(module)
+    src = _copy_sources(tmp_path)
+    out = tmp_path / "html"
+    env = dict(os.environ, MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1")
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            "html",
+            "-D",
+            "plot_gallery=0",
+            str(src),
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert res.returncode == 0, res.stdout[-5000:] + res.stderr[-5000:]
+    api = (out / "api.html").read_text()
+    # every public name has its page, through the generated tables
+    import skhash
+    import skhash.metrics
+
+    for name in ("LSH", "ITQ", "HammingNeighbors", "hamming_distance"):
+        assert name in skhash.__all__
+        assert (out / "generated" / f"skhash.{name}.html").is_file()
+        assert f"generated/skhash.{name}.html" in api
+    for name in skhash.metrics.__all__:
+        if name != "PROTOCOLS":
+            assert f"generated/skhash.metrics.{name}.html" in api
+    assert "generated/skhash.cli.main.html" in api
+    # the gallery is rendered, one page per example
+    for path in EXAMPLES:
+        assert (out / "auto_examples" / f"{path.stem}.html").is_file()
+    # the per-area result pages that exist are linked from the index pages
+    for index, pattern in (
+        ("benchmarks", "benchmarks_*.rst"),
+        ("reproduction", "reproduction_*.rst"),
+    ):
+        html = (out / f"{index}.html").read_text()
+        for page in sorted((REPO / "doc").glob(pattern)):
+            assert f'href="{page.stem}.html' in html, page.name
+
+
+def test_docs_build_tolerates_missing_result_pages(tmp_path):
+    """The index pages build whether or not the per-area pages exist yet."""
+    pytest.importorskip("sphinx")
+    sys.path.insert(0, str(REPO / "doc"))
+    try:
+        import conf
+    finally:
+        sys.path.remove(str(REPO / "doc"))
+    empty = tmp_path / "src"
+    empty.mkdir()
+    text = conf._pages_block("reproduction_*.rst", empty)
+    assert "toctree" not in text and "No result page" in text
+    (empty / "reproduction_x.rst").write_text("X\n=\n")
+    (empty / "reproduction.rst").write_text("index\n")
+    text = conf._pages_block("reproduction_*.rst", empty)
+    assert ".. toctree::" in text and "   reproduction_x" in text
+    assert "   reproduction\n" not in text
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_gallery_example_runs(path, monkeypatch):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from threadpoolctl import threadpool_limits
+
+    monkeypatch.setattr(plt, "show", lambda *args, **kwargs: None)
+    monkeypatch.chdir(path.parent)
+    t0 = time.perf_counter()
+    # one BLAS thread: on a loaded 2-core machine, OpenBLAS's spinning threads
+    # make the small matrix products of the examples tens of times slower
+    with threadpool_limits(limits=1):
+        namespace = runpy.run_path(str(path), run_name="__main__")
+    elapsed = time.perf_counter() - t0
+    n_figures = len(plt.get_fignums())
+    plt.close("all")
+    assert n_figures >= 1, "an example should draw at least one figure"
+    assert "plt" in namespace
+    assert elapsed < 30, f"{path.name} took {elapsed:.1f} s"
