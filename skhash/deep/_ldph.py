@@ -244,12 +244,12 @@ class LDPH(BaseDeepHasher):
     scale_mean_, scale_std_ : ndarray of shape (n_inputs,)
         Standardisation of the network's inputs.
     slope_, intercept_ : float
-        ``(a, c)`` fitted on the final codes (normalised Hamming distance, in
-        [0, 1], against Euclidean distance in the standardised space).
+        ``(a, c)`` fitted on the final codes: Hamming distance in bits against
+        Euclidean distance in the standardised space.
     affine_fits_ : list of (float, float, float)
         ``(a, c, r)`` per round: the fit and the Pearson correlation of
-        Hamming and Euclidean distances over the pairs, before the round; the
-        last entry is measured on the final codes.
+        Hamming and Euclidean distances over the pairs, before the round (the
+        first on the reference's codes); the last entry on the final codes.
     net_ : skorch.NeuralNet
         The trained net; ``net_.module_`` the network.
     bit_balance_ : ndarray of shape (n_bits,)
@@ -498,9 +498,11 @@ class LDPH(BaseDeepHasher):
             net = self._net_class(**params)
             self.net_ = net
             net.fit(_BatchDataset(n, bs, pretrain_batch, seed + 1), None)
-            codes = self._codes01(Z)
+            # Round 1 regresses and targets the reference's codes (as the
+            # authors' code); later rounds the network's own codes.
+            codes = U
             for t in range(self.n_rounds):
-                d_h = np.abs(codes[pi] - codes[pj]).mean(axis=1)
+                d_h = np.abs(codes[pi] - codes[pj]).sum(axis=1)
                 a, c, r = _affine_fit(d_e, d_h)
                 fits.append((a, c, r))
                 if self.verbose > 0:
@@ -520,7 +522,8 @@ class LDPH(BaseDeepHasher):
                 ds = _BatchDataset(P, bs, pair_batch, seed + 2 + t)
                 net.partial_fit(ds, None, epochs=self.epochs_per_round)
                 codes = self._codes01(Z)
-        d_h = np.abs(codes[pi] - codes[pj]).mean(axis=1)
+        codes = self._codes01(Z)
+        d_h = np.abs(codes[pi] - codes[pj]).sum(axis=1)
         fits.append(_affine_fit(d_e, d_h))
         self.affine_fits_ = fits
         self.slope_, self.intercept_ = fits[-1][:2]

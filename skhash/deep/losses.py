@@ -627,8 +627,8 @@ def dh_weight_penalty(weights, biases, *, orthogonality_weight, weight_decay):
 
 
 def _hamming_01(a, b):
-    """Normalised Hamming distance of 0/1 (or relaxed [0, 1]) rows."""
-    return (a + b - 2.0 * a * b).mean(dim=1)
+    """Hamming distance (bit count) of 0/1 (or relaxed [0, 1]) rows."""
+    return (a + b - 2.0 * a * b).sum(dim=1)
 
 
 def ldph_loss(
@@ -647,14 +647,14 @@ def ldph_loss(
 
     .. math::
 
-        C = \frac{1}{P} \sum_{(i, j)} \Big[
+        C = \frac{1}{2P} \sum_{(i, j)} \Big[
             \frac{\alpha}{2} \big(\|h_i - u_i\|^2 + \|h_j - u_j\|^2\big)
-          + \frac{\lambda}{2} \big(d_H(\bar h_i, \bar h_j) - a\, d_E(x_i, x_j)
+          + \frac{\lambda}{2L} \big(d_H(\bar h_i, \bar h_j) - a\, d_E(x_i, x_j)
                                    - c\big)^2 \Big],
         \qquad \bar h = \operatorname{round}(h)
 
-    with the normalised Hamming distance
-    :math:`d_H(p, q) = \frac1L \sum_k (p_k + q_k - 2 p_k q_k)`.
+    with the Hamming distance (a bit count)
+    :math:`d_H(p, q) = \sum_k (p_k + q_k - 2 p_k q_k)`.
 
     Parameters
     ----------
@@ -676,15 +676,19 @@ def ldph_loss(
     Returns
     -------
     loss : scalar Tensor
-        Mean over the ``P`` pairs.
+        Sum over the ``P`` pairs divided by ``2 P``, the number of samples in
+        the batch (the authors' code averages its gradients over the rows of
+        the batch, both samples of every pair).
 
     Notes
     -----
     :math:`d_H` of the rounded codes has zero gradient almost everywhere; as in
     the authors' code the rounding is passed straight through, so the
     gradient of the distance term with respect to :math:`h_i` is
-    :math:`\lambda\,(d_H - a d_E - c)(1 - 2 \bar h_j) / L` (and symmetrically
-    for :math:`h_j`). The forward value uses the rounded codes exactly.
+    :math:`\frac{\lambda}{L}\,(d_H - a d_E - c)(1 - 2 \bar h_j)` per pair
+    (and symmetrically for :math:`h_j`), the code's error signal. The
+    forward value uses the rounded codes exactly. ``a`` and ``c`` are in bits
+    per unit of Euclidean distance and in bits.
 
     References
     ----------
@@ -715,10 +719,11 @@ def ldph_loss(
     pseudo = ((relaxed_a - targets_a) ** 2).sum(dim=1) + (
         (relaxed_b - targets_b) ** 2
     ).sum(dim=1)
-    per_pair = 0.5 * pseudo_label_weight * pseudo + 0.5 * distance_weight * (
-        residual**2
-    )
-    return per_pair.mean()
+    n_bits = relaxed_a.shape[1]
+    per_pair = 0.5 * pseudo_label_weight * pseudo + (
+        0.5 * distance_weight / n_bits
+    ) * (residual**2)
+    return per_pair.sum() / (2.0 * per_pair.shape[0])
 
 
 def orthogonality_penalty(weights, strength):

@@ -23,12 +23,12 @@ def _naive_ldph(ha, hb, ua, ub, de, a, c, alpha, lam):
     total = 0.0
     for p in range(P):
         ra, rb = np.round(ha[p]), np.round(hb[p])
-        dh = sum(ra[k] != rb[k] for k in range(L)) / L
+        dh = sum(ra[k] != rb[k] for k in range(L))
         total += (
             alpha / 2 * (((ha[p] - ua[p]) ** 2).sum() + ((hb[p] - ub[p]) ** 2).sum())
         )
-        total += lam / 2 * (dh - a * de[p] - c) ** 2
-    return total / P
+        total += lam / (2 * L) * (dh - a * de[p] - c) ** 2
+    return total / (2 * P)
 
 
 def test_ldph_loss_value_and_straight_through_gradient():
@@ -39,7 +39,7 @@ def test_ldph_loss_value_and_straight_through_gradient():
     ua = (torch.rand(P, L, generator=g) > 0.5).double()
     ub = (torch.rand(P, L, generator=g) > 0.5).double()
     de = torch.rand(P, generator=g, dtype=torch.float64) * 3
-    a, c, alpha, lam = 0.1, 0.2, 0.3, 0.7
+    a, c, alpha, lam = 0.4, 0.9, 0.3, 0.7
     loss = ldph_loss(
         ha,
         hb,
@@ -57,10 +57,11 @@ def test_ldph_loss_value_and_straight_through_gradient():
     assert float(loss.detach()) == pytest.approx(want, rel=1e-12)
     loss.backward()
     ra, rb = ha.detach().round(), hb.detach().round()
-    dh = (ra != rb).double().mean(dim=1, keepdim=True)
+    dh = (ra != rb).double().sum(dim=1, keepdim=True)
     res = dh - a * de[:, None] - c
-    want_a = (alpha * (ha.detach() - ua) + lam * res * (1 - 2 * rb) / L) / P
-    want_b = (alpha * (hb.detach() - ub) + lam * res * (1 - 2 * ra) / L) / P
+    # the authors' error signal, averaged over the 2 P rows of the batch
+    want_a = (alpha * (ha.detach() - ua) + lam * res * (1 - 2 * rb) / L) / (2 * P)
+    want_b = (alpha * (hb.detach() - ub) + lam * res * (1 - 2 * ra) / L) / (2 * P)
     np.testing.assert_allclose(ha.grad.numpy(), want_a.numpy(), atol=1e-12)
     np.testing.assert_allclose(hb.grad.numpy(), want_b.numpy(), atol=1e-12)
 
