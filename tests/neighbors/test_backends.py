@@ -1,5 +1,6 @@
 """Every search backend returns exactly the brute-force result, ties by index."""
 
+import functools
 import pickle
 
 import numpy as np
@@ -58,6 +59,7 @@ def _random_codes(rng, n, n_bits, p):
     return pack_bits((rng.random((n, n_bits)) < p).astype(np.uint8))
 
 
+@functools.cache
 def _learned_codes(n_bits, n_db=600, n_q=40, seed=0):
     """ITQ codes of clustered real-valued data: many ties and duplicates."""
     rng = np.random.default_rng(seed)
@@ -228,3 +230,60 @@ def test_torch_cuda_matches_brute_force():
     assert nn._searcher.device.startswith("cuda")
     _check_knn(nn, q, db, 100)
     _check_radius(nn, q, db, 60)
+
+
+@pytest.mark.parametrize(
+    "algorithm",
+    [
+        "numpy",
+        pytest.param("numba", marks=pytest.mark.skipif(not HAVE_NUMBA, reason="numba")),
+    ],
+)
+def test_memory_mapped_database_is_not_copied(tmp_path, algorithm, monkeypatch):
+    """A np.load(..., mmap_mode="r") database is searched in chunks, exactly."""
+    from skhash.neighbors import _database
+
+    monkeypatch.setattr(_database, "MMAP_CHUNK_ROWS", 333)
+    rng = np.random.default_rng(8)
+    db, q = _random_codes(rng, 1000, 72, 0.3), _random_codes(rng, 25, 72, 0.3)
+    np.save(tmp_path / "db.npy", db)
+    mm = np.load(tmp_path / "db.npy", mmap_mode="r")
+    nn = HammingNeighbors(algorithm=algorithm).fit(mm)
+    searcher = nn._searcher
+    database = getattr(searcher, "db", None)
+    if database is not None:  # numba backend
+        assert not database.in_memory and database._db_t is None
+        assert database.chunk_rows == 333
+    assert _database.is_memory_mapped(nn._fit_codes)
+    for k in (1, 50, 700):
+        _check_knn(nn, q, db, k)
+    _check_radius(nn, q, db, 12)
+    d, i = nn.kneighbors(n_neighbors=4)
+    ref = HammingNeighbors(n_neighbors=4, algorithm="numpy").fit(db).kneighbors()
+    np.testing.assert_array_equal(i, ref[1])
+
+
+@pytest.mark.parametrize("algorithm", ["auto", "numpy"])
+def test_save_load_roundtrip(tmp_path, algorithm):
+    from skhash.neighbors import load_index, save_index
+    from skhash.neighbors._database import is_memory_mapped
+
+    rng = np.random.default_rng(9)
+    db, q = _random_codes(rng, 300, 20, 0.4), _random_codes(rng, 10, 20, 0.4)
+    y = rng.integers(0, 3, 300)
+    nn = HammingNeighbors(n_neighbors=6, radius=3, algorithm=algorithm).fit(db, y)
+    path = save_index(nn, tmp_path / "index")
+    for mmap_mode in (None, "r"):
+        nn2 = load_index(path, mmap_mode=mmap_mode)
+        assert nn2.get_params() == nn.get_params()
+        assert is_memory_mapped(nn2._fit_codes) == (mmap_mode == "r")
+        for a, b in zip(nn.kneighbors(q), nn2.kneighbors(q), strict=True):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(nn.predict(q), nn2.predict(q))
+        assert nn2.score(q, y[:10]) == nn.score(q, y[:10])
+    assert load_index(path, n_jobs=2).n_jobs == 2
+    with pytest.raises(ValueError, match="mmap_mode"):
+        load_index(path, mmap_mode="w+")
+    (tmp_path / "index" / "params.json").write_text('{"format": 99}')
+    with pytest.raises(ValueError, match="saved HammingNeighbors"):
+        load_index(path)

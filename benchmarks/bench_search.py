@@ -1,0 +1,299 @@
+"""Exact Hamming k-NN: skhash backends against FAISS and scikit-learn, in one run.
+
+Part 1 (random codes): N x {64, 128}-bit uniformly random codes, Q queries,
+k in {10, 100, 1000}; methods timed alternately (A B C ... A B C ...), median of
+``--repeats`` runs after one warm-up, reported as ratios to FAISS
+``IndexBinaryFlat`` (same thread count), plus the xor+popcount floor (no
+selection) and the peak extra memory (RSS high-water mark after resetting it
+through ``/proc/self/clear_refs``, minus the RSS before the step; outputs
+included; a lower bound when the method reuses memory freed earlier).
+Correctness: every exact method's distances must equal FAISS's sorted
+distances, and skhash's indices must equal the numba backend's.
+
+Part 2 (learned codes): ITQ 64-bit codes of MNIST pixels, the 60,000 training
+images augmented to N rows by random shifts of up to 2 pixels and Gaussian
+pixel noise (sigma 8 on 0-255), queries = the 10,000 test images' first Q;
+multi-index hashing against the numba scan at k=10.
+
+Usage::
+
+    python benchmarks/bench_search.py --n 1000000 --queries 1000 --threads 2
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from skhash.neighbors._brute import BruteSearcher
+from skhash.neighbors._mih import MIHSearcher
+from skhash.neighbors._numba_brute import NumbaBruteSearcher
+
+
+def _rss_kb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1])
+    return 0
+
+
+def peak_mb(fn):
+    """Run fn once; return (result, peak extra RSS in MB)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+    before = _rss_kb("VmRSS:")
+    out = fn()
+    return out, max(0.0, (_rss_kb("VmHWM:") - before) / 1024)
+
+
+def floor_kernel():
+    from numba import njit, prange
+
+    from skhash.neighbors._jit import popcount64
+
+    @njit(parallel=True, cache=True)
+    def dist_sum(q_words, db_t):
+        n_q = q_words.shape[0]
+        out = np.zeros(n_q, np.int64)
+        for i in prange(n_q):
+            s = 0
+            for w in range(db_t.shape[0]):
+                qw = q_words[i, w]
+                col = db_t[w]
+                for j in range(col.shape[0]):
+                    s += popcount64(qw ^ col[j])
+            out[i] = s
+        return out
+
+    return dist_sum
+
+
+def make_methods(db, threads, k, q_small):
+    import faiss
+    from sklearn.neighbors import NearestNeighbors
+
+    from skhash._kernels.bits import codes_to_words
+    from skhash.neighbors._database import transpose_words
+
+    n_bits = 8 * db.shape[1]
+    faiss.omp_set_num_threads(threads)
+    flat = faiss.IndexBinaryFlat(n_bits)
+    flat.add(db)
+    mh = faiss.IndexBinaryMultiHash(n_bits, 4, 16)
+    mh.nflip = 1
+    mh.add(db)
+    nb = NumbaBruteSearcher(db)
+    npb = BruteSearcher(db)
+    mih = MIHSearcher(db)
+    floor = floor_kernel()
+    db_t = transpose_words(db)
+    import numba
+
+    numba.set_num_threads(threads)
+    sk = NearestNeighbors(
+        n_neighbors=k, metric="hamming", algorithm="brute", n_jobs=threads
+    )
+    sk.fit(np.unpackbits(db, axis=1))
+    return {
+        "faiss_flat": (lambda q: flat.search(q, k), None),
+        "numba (ours)": (lambda q: nb.kneighbors(q, k, n_jobs=threads), None),
+        "numpy (ours)": (lambda q: npb.kneighbors(q, k, n_jobs=threads), None),
+        "mih (ours)": (lambda q: mih.kneighbors(q, k, n_jobs=threads), q_small),
+        "faiss_multihash (approx.)": (lambda q: mh.search(q, k), None),
+        "floor (xor+popcount, no selection)": (
+            lambda q: (floor(codes_to_words(q), db_t), None),
+            None,
+        ),
+        "sklearn hamming": (
+            lambda q: sk.kneighbors(np.unpackbits(q, axis=1)),
+            q_small,
+        ),
+    }
+
+
+def run_random(args, out):
+    rng = np.random.default_rng(0)
+    print("\n## Random codes\n", file=out)
+    print(
+        f"N = {args.n}, Q = {args.queries}, threads = {args.threads}, median of "
+        f"{args.repeats} interleaved runs. `Q run`: queries timed for that method "
+        "(time scaled to Q). `/faiss`: ratio to faiss_flat; `/floor`: ratio to the "
+        "xor+popcount floor.\n",
+        file=out,
+    )
+    print(
+        "| bits | k | method | Q run | median s (per Q) | /faiss | /floor | "
+        "mem MB | same D as faiss | frac. exact D |",
+        file=out,
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|", file=out)
+    for n_bits in args.bits:
+        db = rng.integers(0, 256, (args.n, n_bits // 8), dtype=np.uint8)
+        q = rng.integers(0, 256, (args.queries, n_bits // 8), dtype=np.uint8)
+        for k in args.k:
+            methods = make_methods(db, args.threads, k, None)
+            n_small = {
+                "sklearn hamming": min(args.queries, args.sklearn_queries),
+                "mih (ours)": min(args.queries, args.mih_queries),
+            }
+            times = {m: [] for m in methods}
+            mems, results = {}, {}
+            for name, (fn, _) in methods.items():  # warm-up + memory + result
+                qq = q[: n_small.get(name, args.queries)]
+                fn(qq[:5])
+                res, mems[name] = peak_mb(lambda fn=fn, qq=qq: fn(qq))
+                results[name] = res
+            for _ in range(args.repeats):
+                for name, (fn, _) in methods.items():
+                    if name == "sklearn hamming" and len(times[name]) >= 1:
+                        continue
+                    qq = q[: n_small.get(name, args.queries)]
+                    t = time.perf_counter()
+                    fn(qq)
+                    times[name].append(
+                        (time.perf_counter() - t) * args.queries / len(qq)
+                    )
+            med = {m: statistics.median(v) for m, v in times.items()}
+            ref_d = np.sort(results["faiss_flat"][0], axis=1)
+            ours_i = results["numba (ours)"][1]
+            for name in methods:
+                if name.startswith("floor"):
+                    same, rec = "-", "-"
+                else:
+                    D, I = results[name]
+                    nq = D.shape[0]
+                    if name == "sklearn hamming":
+                        D = np.rint(D * n_bits).astype(np.int64)
+                    same_d = bool((np.sort(D, 1) == ref_d[:nq]).all())
+                    same = "yes" if same_d else "no"
+                    if "(ours)" in name:
+                        same += ", same I" if (I == ours_i[:nq]).all() else ", I differ"
+                    # recall: fraction of returned distances <= the exact k-th
+                    rec = float(np.mean(np.sort(D, 1) == ref_d[:nq]))
+                    rec = f"{rec:.3f}"
+                print(
+                    f"| {n_bits} | {k} | {name} | {n_small.get(name, args.queries)} | "
+                    f"{med[name]:.4f} | {med[name] / med['faiss_flat']:.3f} | "
+                    f"{med[name] / med['floor (xor+popcount, no selection)']:.2f} | "
+                    f"{mems[name]:.1f} | {same} | {rec} |",
+                    file=out,
+                    flush=True,
+                )
+
+
+def augmented_mnist(n, rng, chunk=50_000):
+    from skhash.datasets import load_mnist
+
+    X, _ = load_mnist("train", return_X_y=True)
+    Xq, _ = load_mnist("test", return_X_y=True)
+    X = np.asarray(X, np.float32).reshape(-1, 28, 28)
+    for s in range(0, n, chunk):
+        m = min(chunk, n - s)
+        idx = rng.integers(0, len(X), m)
+        imgs = X[idx]
+        dx, dy = rng.integers(-2, 3, m), rng.integers(-2, 3, m)
+        out = np.empty_like(imgs)
+        for a in range(-2, 3):
+            for b in range(-2, 3):
+                sel = (dx == a) & (dy == b)
+                out[sel] = np.roll(imgs[sel], (a, b), axis=(1, 2))
+        out += rng.normal(0, 8, out.shape).astype(np.float32)
+        yield out.reshape(m, -1)
+
+
+def run_learned(args, out):
+    from skhash import ITQ
+    from skhash.datasets import load_mnist
+
+    rng = np.random.default_rng(1)
+    X, _ = load_mnist("train", return_X_y=True)
+    Xq, _ = load_mnist("test", return_X_y=True)
+    itq = ITQ(n_bits=64, random_state=0).fit(np.asarray(X, np.float32))
+    t = time.perf_counter()
+    db = np.concatenate([itq.transform(b) for b in augmented_mnist(args.n, rng)])
+    t_enc = time.perf_counter() - t
+    q = itq.transform(np.asarray(Xq[: args.queries], np.float32))
+    print("\n## Learned codes: ITQ 64-bit, augmented MNIST\n", file=out)
+    n_unique = len(np.unique(db.view(np.uint64)))
+    print(
+        f"N = {args.n} (60,000 MNIST training images, random shifts of up to 2 "
+        f"pixels + N(0, 8^2) pixel noise; {n_unique} distinct codes; encoding took "
+        f"{t_enc:.1f} s), Q = {len(q)} MNIST test images, k = 10, threads = "
+        f"{args.threads}, median of {args.repeats} interleaved runs.\n",
+        file=out,
+    )
+    t = time.perf_counter()
+    mih, mem_build = peak_mb(lambda: MIHSearcher(db))
+    t_build = time.perf_counter() - t
+    nb = NumbaBruteSearcher(db)
+    nb.kneighbors(q[:5], 10)
+    mih.kneighbors(q[:5], 10)
+    times = {"numba (ours)": [], "mih (ours)": []}
+    res = {}
+    for _ in range(args.repeats):
+        for name, s in (("numba (ours)", nb), ("mih (ours)", mih)):
+            t = time.perf_counter()
+            res[name] = s.kneighbors(q, 10, n_jobs=args.threads)
+            times[name].append(time.perf_counter() - t)
+    med = {m: statistics.median(v) for m, v in times.items()}
+    same = all(
+        (a == b).all()
+        for a, b in zip(res["numba (ours)"], res["mih (ours)"], strict=True)
+    )
+    print(
+        "| method | median s | speed-up vs numba scan | build s | build mem MB | "
+        "identical D and I |",
+        file=out,
+    )
+    print("|---|---|---|---|---|---|", file=out)
+    print(f"| numba (ours) | {med['numba (ours)']:.4f} | 1.0 | - | - | - |", file=out)
+    print(
+        f"| mih (ours), m={len(mih.lengths)} x {[int(x) for x in mih.lengths]} bits | "
+        f"{med['mih (ours)']:.4f} | {med['numba (ours)'] / med['mih (ours)']:.1f} | "
+        f"{t_build:.2f} | {mem_build:.0f} | {'yes' if same else 'NO'} |",
+        file=out,
+        flush=True,
+    )
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=1_000_000)
+    p.add_argument("--queries", type=int, default=1000)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--bits", type=int, nargs="+", default=[64, 128])
+    p.add_argument("--k", type=int, nargs="+", default=[10, 100, 1000])
+    p.add_argument("--sklearn-queries", type=int, default=20)
+    p.add_argument("--mih-queries", type=int, default=50)
+    p.add_argument("--skip-random", action="store_true")
+    p.add_argument("--skip-learned", action="store_true")
+    args = p.parse_args(argv)
+    out = sys.stdout
+    import faiss
+    import numba
+    import sklearn
+
+    print(
+        f"# bench_search: python {sys.version.split()[0]}, numpy {np.__version__}, "
+        f"numba {numba.__version__}, faiss {faiss.__version__}, scikit-learn "
+        f"{sklearn.__version__}, {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} at start",
+        file=out,
+    )
+    if not args.skip_random:
+        run_random(args, out)
+    if not args.skip_learned:
+        run_learned(args, out)
+    print(f"\nload average at end: {os.getloadavg()[0]:.1f}", file=out)
+
+
+if __name__ == "__main__":
+    main()
