@@ -492,6 +492,13 @@ def _split_task(name, X, y, split, args, protocol):
     return task
 
 
+def _protocol_dataset(protocol):
+    """The dataset a named protocol belongs to ("bdnn-mnist" -> "mnist")."""
+    name = protocol.removeprefix("bdnn-")
+    head, _, tail = name.rpartition("-")
+    return head if tail in ("dnnh", "dsh", "bdnn") else name
+
+
 def _load_task(args):
     import numpy as np
 
@@ -521,10 +528,7 @@ def _load_task(args):
 
         home = _data_home(args)
         protocol = protocol or _DEFAULT_PROTOCOL[dataset]
-        if (
-            not protocol.startswith(dataset.split("-gist")[0])
-            and dataset not in protocol
-        ):
+        if _protocol_dataset(protocol) != dataset.removesuffix("-gist"):
             raise CommandError(
                 f"--protocol {protocol!r} does not belong to dataset {dataset!r}."
             )
