@@ -28,6 +28,9 @@ import numpy as np
 from skhash._kernels.bits import codes_to_words
 from skhash.neighbors._jit import HAVE_NUMBA, njit, numba_threads, popcount64, prange
 
+#: k-NN with ``k * LARGE_K_RATIO > n_db`` is answered by a brute-force scan.
+LARGE_K_RATIO = 50
+
 #: Longest substring (bits): its table has ``2**MAX_SUBSTRING_BITS + 1`` offsets.
 MAX_SUBSTRING_BITS = 24
 
@@ -350,8 +353,27 @@ class MIHSearcher:
         qkeys = substring_keys(codes, self.starts, self.lengths)
         return q_words, qkeys
 
+    def _scan(self):
+        if getattr(self, "_scanner", None) is None:
+            if HAVE_NUMBA:
+                from skhash.neighbors._numba_brute import NumbaBruteSearcher
+
+                self._scanner = NumbaBruteSearcher(self.codes)
+            else:
+                from skhash.neighbors._brute import BruteSearcher
+
+                self._scanner = BruteSearcher(self.codes)
+        return self._scanner
+
     def kneighbors(self, codes, k, n_jobs=None):
-        """k nearest codes of each query, by (distance, index)."""
+        """k nearest codes of each query, by (distance, index).
+
+        For ``k * LARGE_K_RATIO > n_db`` (e.g. the full rankings of ``score``)
+        the search radius reaches most of the database and probing the tables
+        costs more than a scan, so the exact brute-force scan answers instead.
+        """
+        if k * LARGE_K_RATIO > self.n_db:
+            return self._scan().kneighbors(codes, k, n_jobs)
         q_words, qkeys = self._query(codes)
         n_q = q_words.shape[0]
         out_d = np.empty((n_q, k), np.int32)
@@ -397,7 +419,7 @@ class MIHSearcher:
     def __getstate__(self):
         # The tables are derived data, rebuilt from the codes on unpickling.
         state = self.__dict__.copy()
-        for name in ("offsets", "ids", "db_words", "table_offs"):
+        for name in ("offsets", "ids", "db_words", "table_offs", "_scanner"):
             state.pop(name, None)
         return state
 
