@@ -555,6 +555,8 @@ def test_bench_bad_input(tmp_path, capsys):
         (["--n-bits", "0"], "--n-bits"),
         (["--protocol", "cifar10-dsh"], "digits has no named protocol"),
         (["--dataset", "mnist", "--data-home", tmp_path / "empty"], "SKHASH_DATA"),
+        (["--dataset", "mnist", "--protocol", "fashion-mnist-dsh"], "does not belong"),
+        (["--dataset", "mnist", "--protocol", "nope"], "does not belong"),
     ]
     for extra, message in cases:
         status, _, err = run(["bench", "-q", "--no-plot", *extra], capsys)
@@ -597,6 +599,47 @@ def test_bench_reproduce_runs_discovered_scripts(tmp_path, capsys):
     assert by_name["bench_broken.py"]["returncode"] == 3
     assert (out / "bench_ok.txt").read_text().strip() == "table 3"
     assert main(["bench", "--reproduce", "--benchmarks-dir", str(tmp_path)]) == 2
+
+
+def _data_home():
+    import os
+    from pathlib import Path
+
+    env = os.environ.get("SKHASH_DATA")
+    home = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not (home / "mnist").is_dir():
+        pytest.skip(f"real data not found at {home} (set SKHASH_DATA)")
+    return home
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_bench_real_mnist(tmp_path, capsys):
+    status, text, err = run(
+        [
+            "bench",
+            "--dataset",
+            "mnist",
+            "--data-home",
+            _data_home(),
+            "--methods",
+            "LSH",
+            "ITQ",
+            "--n-bits",
+            "16",
+            "--output-dir",
+            tmp_path,
+            "--no-plot",
+            "-q",
+        ],
+        capsys,
+    )
+    assert status == 0, err
+    doc = json.loads((tmp_path / "results.json").read_text())
+    assert [r["n_queries"] for r in doc["results"]] == [1000, 1000]
+    assert [r["n_database"] for r in doc["results"]] == [69000, 69000]
+    lsh, itq = (r["mAP"] for r in doc["results"])
+    assert 0.1 < lsh < itq < 1  # chance is 0.1; ITQ beats LSH on MNIST
 
 
 # ----------------------------------------------------------------------- misc
