@@ -30,6 +30,7 @@ from skhash.deep._modules import (
     HashingNetwork,
 )
 from skhash.deep._shbdnn import SHBDNN
+from skhash.deep._subic import SuBiC
 from skhash.deep._uhbdnn import UHBDNN
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "HashingNetwork",
     "LDPH",
     "SHBDNN",
+    "SuBiC",
     "UHBDNN",
     "losses",
 ]
