@@ -19,7 +19,19 @@ from skhash.neighbors import HammingNeighbors
 from skhash.quantization import OPQ, PQ, QuantizedNeighbors
 
 #: Names served lazily from :mod:`skhash.deep` (which imports torch and skorch).
-_DEEP = ("DHN", "DNNH", "DSH", "HashNet", "SHBDNN", "UHBDNN", "BaseDeepHasher")
+_DEEP = (
+    "BaseDeepHasher",
+    "DH",
+    "DHN",
+    "DNNH",
+    "DQN",
+    "DSH",
+    "HashNet",
+    "LDPH",
+    "SHBDNN",
+    "SuBiC",
+    "UHBDNN",
+)
 
 
 def __getattr__(name):

@@ -19,6 +19,7 @@ from skhash.deep._callbacks import BetaContinuation
 from skhash.deep._dh import DH
 from skhash.deep._dhn import DHN
 from skhash.deep._dnnh import DNNH
+from skhash.deep._dqn import DQN
 from skhash.deep._dsh import DSH
 from skhash.deep._hashnet import HashNet
 from skhash.deep._ldph import LDPH
@@ -37,6 +38,7 @@ __all__ = [
     "DH",
     "DHN",
     "DNNH",
+    "DQN",
     "DSH",
     "MLP",
     "BaseDeepHasher",

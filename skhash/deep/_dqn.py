@@ -12,70 +12,9 @@ from torch import nn
 from skhash._kernels import pq as _pq
 from skhash.base import _POWERS_OF_TWO, BaseQuantizer, QuantizerCodes
 from skhash.deep._base import BaseDeepHasher, fill_doc
-from skhash.deep.losses import label_similarity
+from skhash.deep.losses import DQNLoss
 
-__all__ = ["DQN", "DQNLoss", "dqn_loss"]
-
-
-def dqn_loss(relaxed, similarity, reconstruction=None, *, quantization_weight=1e-4):
-    r"""DQN's loss: pairwise cosine loss plus the product-quantization loss.
-
-    .. math::
-
-        L = \frac{1}{B^2} \sum_{i,j} \Big(s_{ij} - \frac{\langle z_i, z_j\rangle}
-            {\|z_i\| \|z_j\|}\Big)^2
-            + \lambda \frac{1}{B} \sum_i \|z_i - C h_i\|^2
-
-    Paper symbols: :math:`z_i` = ``relaxed[i]`` (the tanh bottleneck output);
-    :math:`s_{ij} \in \{-1, +1\}` = ``2 * similarity - 1`` (``similarity`` is
-    the 0/1 pairwise label similarity; the authors' code uses +-1);
-    :math:`C h_i` = ``reconstruction[i]`` (the block-diagonal codebook times
-    the one-hot codes, i.e. each sub-vector's assigned codeword, held fixed in
-    the network step); :math:`\lambda` = ``quantization_weight``.
-
-    Reduction: mean over all ``B x B`` in-batch pairs (the diagonal adds 0
-    since :math:`s_{ii} = 1 = \cos(z_i, z_i)`), mean over the batch of the
-    squared quantization residual. ``reconstruction=None`` drops the second
-    term (the first two epochs, before any codebook exists).
-
-    Examples
-    --------
-    >>> import torch
-    >>> from skhash.deep._dqn import dqn_loss
-    >>> z = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    >>> float(dqn_loss(z, torch.eye(2)))  # orthogonal dissimilar pair: (−1 − 0)^2
-    0.5
-    """
-    z = relaxed
-    s = 2 * similarity.to(z.dtype) - 1
-    zn = z / z.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    loss = ((s - zn @ zn.T) ** 2).mean()
-    if reconstruction is not None and quantization_weight:
-        loss = loss + quantization_weight * ((z - reconstruction) ** 2).sum(1).mean()
-    return loss
-
-
-class DQNLoss(nn.Module):
-    """:func:`dqn_loss` as a skorch criterion taking ``((relaxed, idx), y)``.
-
-    ``targets`` (a ``(n_train, R)`` buffer, ``C h_i`` per training sample) and
-    ``quantization_weight`` (0 until the first codebook refresh) are set by
-    the :class:`DQN` refresh callback.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.quantization_weight = 0.0
-        self.targets = None
-
-    def forward(self, output, y):
-        z, idx = output
-        rec = None
-        if self.targets is not None and self.quantization_weight:
-            rec = self.targets[idx.long().cpu()].to(z.device)
-        return dqn_loss(
-            z, label_similarity(y), rec, quantization_weight=self.quantization_weight
-        )
+__all__ = ["DQN"]
 
 
 class _DQNNetwork(nn.Module):
@@ -230,7 +169,7 @@ class DQN(BaseDeepHasher):
     Examples
     --------
     >>> import numpy as np
-    >>> from skhash.deep._dqn import DQN
+    >>> from skhash.deep import DQN
     >>> rng = np.random.default_rng(0)
     >>> X, y = rng.normal(size=(60, 10)), rng.integers(0, 3, 60)
     >>> dqn = DQN(n_bits=8, n_clusters=16, bottleneck=12, hidden_layer_sizes=(16,),

@@ -16,7 +16,8 @@ from sklearn.utils.estimator_checks import (  # noqa: E402
 )
 
 from skhash.base import QuantizerCodes  # noqa: E402
-from skhash.deep._dqn import DQN, dqn_loss  # noqa: E402
+from skhash.deep import DQN  # noqa: E402
+from skhash.deep.losses import dqn_loss  # noqa: E402
 from skhash.quantization import QuantizedNeighbors  # noqa: E402
 
 pytestmark = pytest.mark.torch
