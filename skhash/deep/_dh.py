@@ -166,6 +166,16 @@ class DH(BaseDeepHasher):
     scale (e.g. after :class:`~sklearn.preprocessing.StandardScaler`), since
     tanh units saturate.
 
+    **Known problem (measured).** Nothing in this objective ties the codes to
+    the input geometry except the orthogonality of the weights: quantisation
+    and the uncentred variance term are both maximised by any saturated code.
+    On MNIST pixels (2,000 training images, ``benchmarks/bench_issue8.py``)
+    the trained codes were degenerate: full-ranking mAP 0.0066 against the 50
+    Euclidean neighbours at 16/32/64 bits (ITQ: 0.25-0.58); centring the
+    inputs or ``variance_weight=1`` gave 0.011-0.012 at 32 bits. Whether the
+    paper's (unverified) weights or its full-batch training avoid this is
+    open.
+
     References
     ----------
     V. E. Liong, J. Lu, G. Wang, P. Moulin, J. Zhou, "Deep Hashing for Compact
