@@ -12,8 +12,9 @@ file runs with its own defaults, one after the other, in name order, with
 ``../shared/data``-style local copies). Each script's output (stdout and
 stderr) is saved as ``<output-dir>/<script>.txt``; ``summary.json`` and
 ``summary.md`` record, per script, the exact command, exit status, run time and
-whether it is a reproduction table (its source quotes published numbers: it
-contains the word "published") or a measurement (speed, memory). The pages of
+whether it is a reproduction table (its source compares with a paper: it
+contains "published", "reproduc..." or "paper") or a measurement (speed, memory,
+our own mAP). The pages of
 ``doc/benchmarks*.rst`` and ``doc/reproduction*.rst`` are written from these
 outputs. The exit status is 1 when any script failed, else 0.
 
@@ -39,7 +40,12 @@ def discover(folder=HERE):
     found = []
     for path in sorted(folder.glob("bench_*.py")):
         text = path.read_text(encoding="utf-8", errors="replace")
-        kind = "reproduction" if "published" in text.lower() else "measurement"
+        lower = text.lower()
+        kind = (
+            "reproduction"
+            if any(w in lower for w in ("published", "reproduc", "paper"))
+            else "measurement"
+        )
         summary = ""
         for line in text.splitlines():
             line = line.strip().strip('"').strip("'").strip()

@@ -302,8 +302,15 @@ def _resolve_methods(names):
         return {k: light[k] for k in _DEFAULT_METHODS if k in light}
     wanted = list(dict.fromkeys(names))
     everything = dict(light)
-    if "all" in wanted or any(n not in light for n in wanted):
-        everything = available_methods(include_deep=True)
+    light_lower = {k.lower() for k in light}
+    if "all" in wanted or any(n.lower() not in light_lower for n in wanted):
+        try:
+            everything = available_methods(include_deep=True)
+        except Exception as exc:  # a broken install, not a missing extra
+            raise CommandError(
+                f"skhash.deep failed to import ({type(exc).__name__}: {exc}); "
+                f"the other methods are {', '.join(sorted(light))}."
+            ) from exc
     if "all" in wanted:
         return everything
     lower = {k.lower(): k for k in everything}
