@@ -3,7 +3,17 @@
 from skhash.neighbors._hamming_neighbors import HammingNeighbors
 from skhash.neighbors._io import load_index, save_index
 from skhash.neighbors._merge import merge_radius, merge_topk
-from skhash.neighbors._numba_brute import warm_up
+
+
+def __getattr__(name):
+    # warm_up lives with the numba kernels; importing it eagerly would import
+    # numba at ``import skhash``.
+    if name == "warm_up":
+        from skhash.neighbors._numba_brute import warm_up
+
+        return warm_up
+    raise AttributeError(f"module 'skhash.neighbors' has no attribute {name!r}")
+
 
 __all__ = [
     "HammingNeighbors",

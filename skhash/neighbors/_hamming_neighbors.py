@@ -1,5 +1,8 @@
 """Exact k-nearest-neighbour and radius search over packed binary codes."""
 
+import importlib
+import importlib.util
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -8,26 +11,38 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skhash.neighbors._brute import BruteSearcher
-from skhash.neighbors._faiss import FaissSearcher
-from skhash.neighbors._jit import HAVE_NUMBA
-from skhash.neighbors._mih import MIHSearcher, default_n_substrings
-from skhash.neighbors._numba_brute import NumbaBruteSearcher
-from skhash.neighbors._torch import TorchSearcher
 from skhash.neighbors._validation import check_codes
 
 #: Search backends by name. Each takes the database codes (plus the keyword
 #: arguments of ``algorithm_params``) and exposes ``kneighbors(codes, k, n_jobs)``
 #: and ``radius_neighbors(codes, radius, n_jobs)`` returning exactly the
-#: brute-force result, ordered by (distance, index). Optional dependencies are
-#: imported when a backend is built, never at import time.
+#: brute-force result, ordered by (distance, index). Backends are named as
+#: ``"module:Class"`` and imported when first built, so that ``import skhash``
+#: loads neither numba, faiss nor torch.
 BACKENDS = {
-    "numpy": BruteSearcher,
-    "numba": NumbaBruteSearcher,
-    "mih": MIHSearcher,
-    "faiss": FaissSearcher,
-    "torch": TorchSearcher,
+    "numpy": "skhash.neighbors._brute:BruteSearcher",
+    "numba": "skhash.neighbors._numba_brute:NumbaBruteSearcher",
+    "mih": "skhash.neighbors._mih:MIHSearcher",
+    "faiss": "skhash.neighbors._faiss:FaissSearcher",
+    "torch": "skhash.neighbors._torch:TorchSearcher",
 }
+
+
+def _backend(name):
+    """The searcher class of a backend name (imported on first use)."""
+    target = BACKENDS[name]
+    if isinstance(target, str):
+        module, cls = target.split(":")
+        target = getattr(importlib.import_module(module), cls)
+    return target
+
+
+def _have_numba():
+    """Whether the numba backend can be used, without importing numba."""
+    if os.environ.get("SKHASH_DISABLE_NUMBA"):
+        return False
+    return importlib.util.find_spec("numba") is not None
+
 
 #: ``auto`` answers radius queries with multi-index hashing from this many codes.
 MIH_MIN_SAMPLES = 50_000
@@ -180,10 +195,10 @@ class HammingNeighbors(BaseEstimator):
                 algorithm = "brute"
                 reason = "exact scan, the fastest exact k-NN on random and real codes"
         if algorithm == "brute":
-            algorithm = "numba" if HAVE_NUMBA else "numpy"
+            algorithm = "numba" if _have_numba() else "numpy"
             if reason != "requested":
                 reason += "; " if reason else ""
-            reason += "numba is installed" if HAVE_NUMBA else "numba not installed"
+            reason += "numba is installed" if _have_numba() else "numba not installed"
         if self.verbose:
             print(
                 f"[HammingNeighbors] algorithm={algorithm!r} for "
@@ -196,7 +211,7 @@ class HammingNeighbors(BaseEstimator):
         if name == "torch":
             params.setdefault("device", self.device)
         try:
-            return BACKENDS[name](codes, **params)
+            return _backend(name)(codes, **params)
         except TypeError as exc:
             raise ValueError(
                 f"algorithm_params {sorted(params)} are not valid for "
@@ -205,7 +220,7 @@ class HammingNeighbors(BaseEstimator):
 
     def _radius_searcher(self, r):
         """The backend of a radius query (auto: MIH when it pays off)."""
-        if self.algorithm != "auto" or not HAVE_NUMBA or self.algorithm_ != "numba":
+        if self.algorithm != "auto" or not _have_numba() or self.algorithm_ != "numba":
             return self._searcher
         n = self.n_samples_fit_
         m = int(np.floor(r)) + 1
@@ -214,8 +229,9 @@ class HammingNeighbors(BaseEstimator):
         if not use_mih:
             return self._searcher
         if getattr(self, "_mih", None) is None:
-            m = max(m, default_n_substrings(n_bits, n))
-            self._mih = MIHSearcher(self._fit_codes, n_substrings=m)
+            mih = importlib.import_module("skhash.neighbors._mih")
+            m = max(m, mih.default_n_substrings(n_bits, n))
+            self._mih = mih.MIHSearcher(self._fit_codes, n_substrings=m)
             if self.verbose:
                 print(
                     f"[HammingNeighbors] radius {r}: multi-index hashing with "
@@ -238,6 +254,9 @@ class HammingNeighbors(BaseEstimator):
         -------
         self : HammingNeighbors
         """
+        # Checked on the raw input first: validation turns a quantizer's marked
+        # codes (QuantizerCodes) into a plain array and the mark would be lost.
+        check_codes(X, "X")
         if y is None:
             X = validate_data(self, X, dtype="numeric")
             self._fit_y = None

@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 from sklearn.cluster import KMeans
+from sklearn.pipeline import make_pipeline
 
 from skhash import HammingNeighbors
 from skhash._kernels import pq as _pq
@@ -148,15 +149,12 @@ def test_hamming_neighbors_refuses_query_codes(X):
         nn.kneighbors(pq.transform(X[:3]))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HammingNeighbors.fit validates (np.asarray) before check_codes, which "
-    "drops the QuantizerCodes mark; needs check_codes on the raw X first",
-)
 def test_hamming_neighbors_refuses_database_codes(X):
     pq = PQ(n_bits=16, n_clusters=16, random_state=0).fit(X)
     with pytest.raises(ValueError, match="QuantizedNeighbors"):
         HammingNeighbors().fit(pq.transform(X))
+    with pytest.raises(ValueError, match="QuantizedNeighbors"):
+        make_pipeline(PQ(n_bits=16, n_clusters=16), HammingNeighbors()).fit(X)
 
 
 @pytest.mark.faiss
