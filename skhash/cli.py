@@ -805,7 +805,18 @@ def _run_one(task, name, cls, kind, n_bits, args):
     retrieved = np.zeros(n_bits + 1, dtype=np.int64)
     good = np.zeros(n_bits + 1, dtype=np.int64)
     chunk = max(1, args.chunk_elements // max(n_db, 1))
+    # a progress bar on stderr while ranking, when it is a terminal
+    bar = sys.stderr.isatty() and not getattr(args, "quiet", False) and n_q > chunk
     for rows in _chunks(n_q, chunk):
+        if bar:
+            done = rows.stop * 30 // n_q
+            print(
+                f"\r  {name} {n_bits} bits: ranking [{'#' * done:<30}] "
+                f"{rows.stop:,}/{n_q:,} queries",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
         yq, ydb = task.relevance_chunk(rows)
         if kind == "hasher":
             dist, ind = _hasher_ranking(nn, q_codes[rows], n_db)
@@ -817,6 +828,8 @@ def _run_one(task, name, cls, kind, n_bits, args):
             r, g = pr_counts(dist, _relevance_of(yq, ydb, ind), n_bits)
             retrieved += r
             good += g
+    if bar:
+        print("\r" + " " * 79 + "\r", end="", file=sys.stderr, flush=True)
     aps = np.concatenate(aps)
     row = {
         "dataset": task.name,
