@@ -97,7 +97,7 @@ def test_subic_codes_tables_and_asymmetric_search():
     z = s.decision_function(X).reshape(300, 2, 16)
     np.testing.assert_array_equal(codes, z.argmax(axis=2))
     T = s.distance_tables(X[:5])
-    np.testing.assert_allclose(T, -z[:5], rtol=1e-6)
+    np.testing.assert_allclose(T, -z[:5], rtol=1e-5, atol=1e-6)
     # inverse_transform gives one-hot blocks
     oh = s.inverse_transform(codes[:3]).reshape(3, 2, 16)
     assert np.all(oh.sum(axis=2) == 1) and np.all(oh.argmax(axis=2) == codes[:3])
