@@ -1,4 +1,11 @@
-"""Tests of DQN: its loss, the alternating schedule, the quantizer API."""
+"""Tests of DQN: its loss, the alternating schedule, the quantizer API.
+
+The default run keeps the loss equation, the estimator/quantizer API, the
+schedule, determinism, pickling, search, errors, parameter validation and a
+core subset of scikit-learn's common checks (``ESSENTIAL_CHECKS``); the full
+``parametrize_with_checks`` list, the checks rerun on the pinned subclass and
+the autograd gradcheck are marked ``slow`` (``pytest -m slow``).
+"""
 
 import pickle
 
@@ -82,6 +89,7 @@ def test_dqn_loss_matches_equation():
     assert float(no_q) == pytest.approx(_naive_loss(z, sim, rec, 0.0), rel=1e-12)
 
 
+@pytest.mark.slow
 def test_dqn_loss_gradcheck():
     rng = np.random.RandomState(1)
     z = torch.tensor(rng.normal(size=(4, 3)), requires_grad=True)
@@ -167,6 +175,27 @@ N_CLUSTERS_CHECKS = {
 CHECK_PARAMS = {**TINY, "max_epochs": 1}
 
 
+# Run by default: fit/transform contract, pickling, dtypes, idempotence,
+# n_features_in_, clone/parameter handling. The rest are slow-marked below.
+ESSENTIAL_CHECKS = [
+    ec.check_transformer_general,
+    ec.check_estimators_pickle,
+    ec.check_estimators_dtypes,
+    ec.check_fit_idempotent,
+    ec.check_n_features_in_after_fitting,
+    ec.check_estimators_overwrite_params,
+    ec.check_get_params_invariance,
+    ec.check_estimators_nan_inf,
+    ec.check_requires_y_none,
+]
+
+
+@pytest.mark.parametrize("check", ESSENTIAL_CHECKS, ids=lambda c: c.__name__)
+def test_essential_checks_dqn(check):
+    check("DQN", DQN(**CHECK_PARAMS))
+
+
+@pytest.mark.slow
 @parametrize_with_checks(
     [DQN(**CHECK_PARAMS)],
     # (sample-order invariance sets n_clusters=2, which is valid here)
@@ -191,6 +220,7 @@ class _PinnedDQN(DQN):
             self._n_clusters = value
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(N_CLUSTERS_CHECKS))
 def test_checks_that_set_n_clusters_dqn(name):
     est = _PinnedDQN(**CHECK_PARAMS)

@@ -1,0 +1,162 @@
+"""DQN against PQ/OPQ and Hamming hashers on labelled MNIST / Fashion-MNIST.
+
+The DQN paper's protocol (methods.md sections 6 and 10) on pixels: the
+``"<dataset>-dnnh"`` split of :func:`skhash.datasets.retrieval_split`
+(``random_state=0``) over all 70,000 images: 1,000 queries (100 per class),
+5,000 training images (500 per class), the database is every non-query
+(69,000 images, training images included). Pixels are scaled to [0, 1].
+Every method is trained on the 5,000 training images only (DQN and the deep
+hashers with their labels) and encodes the database; relevance = same label;
+mAP over the full ranking of the database, ties by database index.
+
+* DQN, PQ, OPQ: codes of 256 codewords per subspace (``n_bits / 8``
+  subspaces), ranked by asymmetric distance with
+  :class:`~skhash.quantization.QuantizedNeighbors` (the query is not
+  quantized: ADC for PQ/OPQ on pixels, AQD on DQN's tanh bottleneck).
+* ITQ, LSH (and DSH, HashNet with ``--methods``): binary codes ranked by
+  Hamming distance with :class:`~skhash.HammingNeighbors`.
+
+DQN and the deep hashers use the default MLP backbone (one hidden layer of
+``--hidden`` units), Adam, ``--epochs`` epochs, batch 64; DQN's bottleneck is
+R = 300 with lambda = 1e-4 after the first codebook refresh (every 2 epochs).
+One JSON line is printed per result, then the table. Example::
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_dqn.py \\
+        --datasets mnist fashion-mnist --bits 8 16 24 32
+"""
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from skhash import ITQ, LSH, HammingNeighbors  # noqa: E402
+from skhash.datasets import load_fashion_mnist, load_mnist, retrieval_split  # noqa: E402
+from skhash.quantization import OPQ, PQ, QuantizedNeighbors  # noqa: E402
+
+from _common import default_data_home, print_table  # noqa: E402
+
+QUANTIZERS = ("DQN", "PQ", "OPQ")
+DEEP_HASHERS = ("DSH", "HashNet")
+
+
+def make(method, n_bits, args):
+    if method == "PQ":
+        return PQ(n_bits=n_bits, random_state=0)
+    if method == "OPQ":
+        return OPQ(n_bits=n_bits, random_state=0)
+    if method == "ITQ":
+        return ITQ(n_bits=n_bits, random_state=0)
+    if method == "LSH":
+        return LSH(n_bits=n_bits, random_state=0)
+    import skhash.deep as deep
+
+    params = dict(
+        n_bits=n_bits,
+        hidden_layer_sizes=tuple(args.hidden),
+        max_epochs=args.epochs,
+        lr=args.lr,
+        batch_size=64,
+        random_state=0,
+    )
+    if method == "DQN":
+        return deep.DQN(bottleneck=args.bottleneck, **params)
+    return getattr(deep, method)(**params)
+
+
+def map_quantizer(est, X_q, y_q, X_db, y_db):
+    """mAP of ADC/AQD ranking; ``est`` is fitted on the training set only."""
+    nn = QuantizedNeighbors(est)
+    # QuantizedNeighbors.fit would fit the quantizer on the database; the
+    # protocol trains on the 5,000 training images, so index the database
+    # with the already fitted quantizer.
+    nn.quantizer_ = est
+    nn.codes_ = np.ascontiguousarray(est.transform(X_db), np.uint8)
+    nn.n_samples_fit_ = len(nn.codes_)
+    nn.n_features_in_ = est.n_features_in_
+    nn._fit_y = np.asarray(y_db)
+    return float(nn.score(X_q, y_q))
+
+
+def map_hasher(est, X_q, y_q, X_db, y_db):
+    nn = HammingNeighbors().fit(est.transform(X_db), y_db)
+    return float(nn.score(est.transform(X_q), y_q))
+
+
+def run(args):
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    loaders = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
+    rows = []
+    for name in args.datasets:
+        data = loaders[name](subset="all", data_home=args.data_home)
+        X = data.data.reshape(len(data.data), -1).astype(np.float32) / 255.0
+        y = np.asarray(data.target)
+        split = retrieval_split(y, protocol=f"{name}-dnnh", random_state=0)
+        Xtr, ytr = X[split.train], y[split.train]
+        Xq, yq = X[split.query], y[split.query]
+        Xdb, ydb = X[split.database], y[split.database]
+        print(
+            f"# {name}: {len(yq)} queries, {len(ytr)} training, {len(ydb)} database",
+            flush=True,
+        )
+        for n_bits in args.bits:
+            for method in args.methods:
+                est = make(method, n_bits, args)
+                t0 = time.perf_counter()
+                if method in QUANTIZERS or method in DEEP_HASHERS:
+                    est.fit(Xtr, ytr)
+                else:
+                    est.fit(Xtr)
+                fit_s = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                score = map_quantizer if method in QUANTIZERS else map_hasher
+                m = score(est, Xq, yq, Xdb, ydb)
+                row = dict(
+                    dataset=name,
+                    bits=n_bits,
+                    method=method,
+                    search="ADC" if method in QUANTIZERS else "Hamming",
+                    mAP=m,
+                    fit_s=round(fit_s, 1),
+                    eval_s=round(time.perf_counter() - t0, 1),
+                )
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    return rows
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data-home", default=default_data_home())
+    p.add_argument("--datasets", nargs="+", default=["mnist", "fashion-mnist"])
+    p.add_argument("--bits", nargs="+", type=int, default=[8, 16, 24, 32])
+    p.add_argument("--methods", nargs="+", default=["DQN", "PQ", "OPQ", "ITQ", "LSH"])
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--hidden", nargs="+", type=int, default=[256])
+    p.add_argument("--bottleneck", type=int, default=300)
+    p.add_argument("--threads", type=int, default=1, help="torch threads")
+    args = p.parse_args(argv)
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, torch "
+        f"{torch.__version__}, {platform.processor() or platform.machine()}",
+        flush=True,
+    )
+    rows = run(args)
+    print_table(
+        rows,
+        ["dataset", "bits", "method", "search", "mAP", "fit_s", "eval_s"],
+        title="mAP (label ground truth, full ranking)",
+    )
+
+
+if __name__ == "__main__":
+    main()
