@@ -69,6 +69,13 @@ def evaluate(codes_q, y_q, codes_db, y_db):
     return float(m), float(p2)
 
 
+def _pin_threads(args):
+    # Re-applied before every fit: the search step's thread context (numba /
+    # OpenMP, shared with torch) was seen to leave torch at 2 threads again.
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+
 def throughput(est, n_train):
     """Training samples per second over all epochs (skorch's epoch timer)."""
     seconds = sum(row["dur"] for row in est.net_.history)
@@ -104,6 +111,7 @@ def run_pixels(args):
             for method in args.methods:
                 t0 = time.perf_counter()
                 if method in DEEP:
+                    _pin_threads(args)
                     est = DEEP[method](
                         n_bits=n_bits,
                         hidden_layer_sizes=tuple(args.hidden),
@@ -148,6 +156,7 @@ def _cifar_images(args):
 
 
 def _cnn_hasher(cls, n_bits, args, backbone=None, epochs=None):
+    _pin_threads(args)
     return cls(
         n_bits=n_bits,
         backbone=DSHConvNet() if backbone is None else backbone,
@@ -259,8 +268,7 @@ def main(argv=None):
     p.add_argument("--data-home", default=default_data_home())
     p.add_argument("--json", default=None, help="also write the rows here")
     args = p.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    _pin_threads(args)
     runner = {
         "pixels": run_pixels,
         "cifar10-dsh": run_cifar10_dsh,
@@ -272,7 +280,7 @@ def main(argv=None):
         torch.cuda.get_device_name(0)
         if args.device.startswith("cuda")
         else f"{platform.processor() or platform.machine()}, "
-        f"{torch.get_num_threads()} torch threads"
+        f"{args.threads or torch.get_num_threads()} torch thread(s) for training"
     )
     title = (
         f"{args.experiment}: {' '.join(sys.argv[1:])} | {machine} | "
