@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skhash.neighbors._validation import check_codes
+from skhash.neighbors._validation import check_code_type, check_codes
 
 #: Search backends by name. Each takes the database codes (plus the keyword
 #: arguments of ``algorithm_params``) and exposes ``kneighbors(codes, k, n_jobs)``
@@ -256,7 +256,7 @@ class HammingNeighbors(BaseEstimator):
         """
         # Checked on the raw input first: validation turns a quantizer's marked
         # codes (QuantizerCodes) into a plain array and the mark would be lost.
-        check_codes(X, "X")
+        check_code_type(X, "X")
         if y is None:
             X = validate_data(self, X, dtype="numeric")
             self._fit_y = None

@@ -3,6 +3,21 @@
 import numpy as np
 
 
+def check_code_type(codes, name="codes"):
+    """Refuse a quantizer's codeword indices (marked arrays), which are not bits.
+
+    Quantizers return :class:`skhash.base.QuantizerCodes`, an array carrying
+    ``_skhash_code_type``; plain arrays pass.
+    """
+    kind = getattr(codes, "_skhash_code_type", "bits")
+    if kind != "bits":
+        raise ValueError(
+            f"{name} are {kind} codes (codeword indices of a quantizer), not "
+            "packed bits: Hamming distance is meaningless on them. Search them "
+            "with skhash.QuantizedNeighbors."
+        )
+
+
 def check_codes(codes, name="codes", n_bytes=None):
     """Validate packed codes: 2-D, uint8 (or integers in [0, 255]), finite.
 
@@ -24,13 +39,8 @@ def check_codes(codes, name="codes", n_bytes=None):
             f"{name} must be a dense array of packed codes; sparse input is not "
             "supported."
         )
+    check_code_type(codes, name)
     arr = np.asarray(codes)
-    if getattr(codes, "_skhash_code_type", "bits") != "bits":
-        raise ValueError(
-            f"{name} are {codes._skhash_code_type} codes (codeword indices of a "
-            "quantizer), not packed bits: Hamming distance is meaningless on them. "
-            "Search them with skhash.QuantizedNeighbors."
-        )
     if arr.ndim != 2:
         raise ValueError(
             f"{name} must be a 2-D array of packed codes (n_samples, n_bytes), got "
