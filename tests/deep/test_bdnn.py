@@ -12,7 +12,13 @@ from sklearn.pipeline import Pipeline  # noqa: E402
 
 from skhash import HammingNeighbors  # noqa: E402
 from skhash.deep import _bdnn_losses as L  # noqa: E402
-from skhash.deep._bdnn import default_hidden_sizes, lbfgs  # noqa: E402
+from skhash.deep._bdnn import (  # noqa: E402
+    _Encoder,
+    default_hidden_sizes,
+    encode_torch,
+    lbfgs,
+    sparse_copy,
+)
 from skhash.deep._shbdnn import SHBDNN  # noqa: E402
 from skhash.deep._uhbdnn import UHBDNN  # noqa: E402
 
@@ -94,6 +100,30 @@ def test_gradcheck_each_term():
     assert gc(lambda h: L.similarity_term(h, Y, block_size=4), (H,))
     assert gc(lambda h, w, c: L.uhbdnn_loss(h, B, X, w, c, [w]), (H, W4, c4))
     assert gc(lambda h, w: L.shbdnn_loss(h, B, y, [w]), (H, W))
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_fast_encoder_matches_autograd(sparse):
+    # hand-written backward (dense and sparse-input products) == autograd
+    X = _rand(30, 7, seed=3)
+    X = torch.where(X > 0.5, X, 0.0)  # sparse-ish, like pixels
+    Xs = sparse_copy(X.numpy(), "cpu") if sparse else None
+    assert (Xs is not None) == sparse
+    params = [
+        _rand(*s, seed=10 + i).requires_grad_()
+        for i, s in enumerate([(6, 7), (6,), (5, 6), (5,), (4, 5), (4,)])
+    ]
+    assert torch.autograd.gradcheck(lambda *p: _Encoder.apply(X, *p, Xs), tuple(params))
+    w = _rand(30, 4, seed=20)
+    (encode_torch(X, params) * w).sum().backward()
+    ref = [p.grad.clone() for p in params]
+    for p in params:
+        p.grad = None
+    H = _Encoder.apply(X, *params, Xs)
+    np.testing.assert_allclose(H.detach(), encode_torch(X, params).detach())
+    (H * w).sum().backward()
+    for p, r in zip(params, ref, strict=True):
+        np.testing.assert_allclose(p.grad, r, rtol=1e-10, atol=1e-12)
 
 
 def test_hidden_sizes_rule():
