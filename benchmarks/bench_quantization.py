@@ -24,6 +24,7 @@ Run: ``python benchmarks/bench_quantization.py`` (about 10 minutes on 2 cores).
 """
 
 import argparse
+import json
 import platform
 import time
 
@@ -83,6 +84,7 @@ def quality(name, X_train_all, X_test, args):
             nn.n_samples_fit_ = len(codes)
             ind = nn.kneighbors(X_q, return_distance=False)
             runs[label] = (t_fit, rec, ind)
+            print(f"# {name} {n_bits} bits {label}: fit {t_fit:.1f} s", flush=True)
 
         # faiss ------------------------------------------------------------
         for label in ("faiss PQ", "faiss OPQ"):
@@ -96,6 +98,7 @@ def quality(name, X_train_all, X_test, args):
             rec = index.reconstruct_n(0, len(X_db))
             _, ind = index.search(X_q, max(RS))
             runs[label] = (t_fit, rec, ind)
+            print(f"# {name} {n_bits} bits {label}: fit {t_fit:.1f} s", flush=True)
 
         # nanopq -----------------------------------------------------------
         for label, model in [
@@ -111,6 +114,7 @@ def quality(name, X_train_all, X_test, args):
             rec = model.decode(codes)
             ind = nanopq_search(model, X_q, codes, max(RS))
             runs[label] = (t_fit, rec, ind)
+            print(f"# {name} {n_bits} bits {label}: fit {t_fit:.1f} s", flush=True)
 
         for label, (t_fit, rec, ind) in runs.items():
             row = {
@@ -123,6 +127,7 @@ def quality(name, X_train_all, X_test, args):
             for r, v in zip(RS, recall_at_r(true_nn, ind, list(RS)), strict=True):
                 row[f"R@{r}"] = float(v)
             rows.append(row)
+            print(json.dumps(row), flush=True)
         for fam in ("PQ", "OPQ"):
             ref = next(
                 r
