@@ -173,7 +173,8 @@ class DH(BaseDeepHasher):
     the trained codes were degenerate: full-ranking mAP 0.0066 against the 50
     Euclidean neighbours at 16/32/64 bits (ITQ: 0.25-0.58); centring the
     inputs first, with ``variance_weight`` 100, 10 or 1, gave 0.011-0.012 at
-    32 bits. Whether the paper's (unverified) weights or its full-batch
+    32 bits, standardising them 0.011, ``orthogonality_weight=1`` 0.0066.
+    Whether the paper's (unverified) weights or its full-batch
     training avoid this is open.
 
     References
