@@ -59,7 +59,6 @@ N_CLUSTERS_CHECKS = {
     "check_dont_overwrite_parameters": ec.check_dont_overwrite_parameters,
     "check_fit2d_predict1d": ec.check_fit2d_predict1d,
     "check_methods_subset_invariance": ec.check_methods_subset_invariance,
-    "check_methods_sample_order_invariance": ec.check_methods_sample_order_invariance,
     "check_fit2d_1sample": ec.check_fit2d_1sample,
     "check_fit2d_1feature": ec.check_fit2d_1feature,
 }
