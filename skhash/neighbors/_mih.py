@@ -31,13 +31,24 @@ from skhash.neighbors._jit import HAVE_NUMBA, njit, numba_threads, popcount64, p
 #: k-NN with ``k * LARGE_K_RATIO > n_db`` is answered by a brute-force scan.
 LARGE_K_RATIO = 50
 
+#: Default per-query work budget (probes + bucket entries) as a fraction of
+#: ``n_db``; a query that needs more is answered by a scan.
+MAX_WORK_FRACTION = 1 / 16
+
 #: Longest substring (bits): its table has ``2**MAX_SUBSTRING_BITS + 1`` offsets.
 MAX_SUBSTRING_BITS = 24
 
 
 def default_n_substrings(n_bits, n_db):
-    """Norouzi et al.'s choice m = b / log2(n), with substrings <= 24 bits."""
-    m = round(n_bits / max(1.0, math.log2(max(n_db, 2))))
+    """Norouzi et al.'s m = b / log2(n), rounded up; substrings <= 24 bits.
+
+    The paper rounds to the nearest integer. Rounding up gives shorter
+    substrings (smaller, cache-resident tables, fewer probes per radius):
+    on 1,000,000 64-bit ITQ codes of augmented MNIST, k = 10, m = 4 (16-bit
+    substrings) took 0.5x the time of the paper's m = 3 (21-22 bits), see
+    ``doc/benchmarks_search.rst``.
+    """
+    m = math.ceil(n_bits / max(1.0, math.log2(max(n_db, 2))) - 1e-9)
     return int(min(n_bits, max(1, m, math.ceil(n_bits / MAX_SUBSTRING_BITS))))
 
 
@@ -61,12 +72,11 @@ def substring_keys(codes, starts, lengths, chunk=1 << 16):
     return keys
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _next_combination(v):
     """Gosper's hack: next integer with the same number of set bits."""
     t = v | (v - 1)
-    # (~t & -~t) is the lowest clear bit of t.
-    low = (~t) & (t + 1)
+    low = (~t) & (t + 1)  # lowest clear bit of t
     tz = 0
     x = v
     while (x & 1) == 0:
@@ -75,215 +85,294 @@ def _next_combination(v):
     return (t + 1) | ((low - 1) >> (tz + 1))
 
 
-@njit(cache=True)
-def _probe(
-    q_words,
-    qi,
-    db_words,
-    qkey,
-    length,
-    r_sub,
-    table_off,
-    offsets,
-    ids,
-    stamp,
-    mark,
-    cand,
-    n_cand,
-):
-    """Probe one table at exactly ``r_sub`` flips; verify and store new codes.
+@njit(cache=True, inline="always")
+def _sub_distance(qw, words, p, masks, j):
+    """Hamming distance of substring ``j`` between the query and ``words[p]``."""
+    d = 0
+    for w in range(qw.shape[0]):
+        d += popcount64((qw[w] ^ words[p, w]) & masks[j, w])
+    return d
 
-    ``cand`` holds (distance << 32 | index) keys; returns the new count, or
-    ``-(count + 1)`` when ``cand`` is full and must be grown before probing
-    again (the codes already stored are stamped and skipped then).
-    """
-    if r_sub > length:
-        return n_cand
-    n_words = db_words.shape[1]
-    if r_sub == 0:
-        mask = np.int64(0)
-    else:
-        mask = (np.int64(1) << r_sub) - 1
-    limit = np.int64(1) << length
-    while mask < limit:
-        key = np.int64(qkey) ^ mask
-        lo = offsets[table_off + key]
-        hi = offsets[table_off + key + 1]
-        for p in range(lo, hi):
-            idx = ids[p]
-            if stamp[idx] == mark:
-                continue
-            stamp[idx] = mark
-            d = 0
-            for w in range(n_words):
-                d += popcount64(q_words[qi, w] ^ db_words[idx, w])
-            if n_cand >= cand.shape[0]:
-                stamp[idx] = mark - 1  # not stored: revisit after growing
-                return -(n_cand + 1)
-            cand[n_cand] = (np.int64(d) << 32) | np.int64(idx)
-            n_cand += 1
-        if mask == 0:
+
+@njit(cache=True)
+def _heap_push(heap, size, k, key):
+    """Offer ``key`` to the bounded max-heap ``heap[:size]``; returns the size."""
+    if size < k:
+        pos = size
+        while pos > 0:
+            parent = (pos - 1) // 2
+            if heap[parent] >= key:
+                break
+            heap[pos] = heap[parent]
+            pos = parent
+        heap[pos] = key
+        return size + 1
+    if key >= heap[0]:
+        return size
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= k:
             break
-        mask = _next_combination(mask)
-    return n_cand
+        if child + 1 < k and heap[child + 1] > heap[child]:
+            child += 1
+        if heap[child] <= key:
+            break
+        heap[i] = heap[child]
+        i = child
+    heap[i] = key
+    return size
+
+
+@njit(cache=True)
+def _scan_one(qw, db_words, k, heap):
+    """Exact k-NN of one query by a full scan (the fallback of a costly query)."""
+    size = 0
+    tau = np.int64(1) << 62
+    for idx in range(db_words.shape[0]):
+        d = 0
+        for w in range(qw.shape[0]):
+            d += popcount64(qw[w] ^ db_words[idx, w])
+        key = (np.int64(d) << 32) | np.int64(idx)
+        if key < tau:
+            size = _heap_push(heap, size, k, key)
+            if size == k:
+                tau = heap[0]
+    return size
 
 
 @njit(cache=True)
 def _knn_one(
-    q_words,
-    qi,
-    qkeys,
-    db_words,
-    lengths,
-    table_offs,
-    offsets,
-    ids,
-    k,
-    stamp,
-    mark,
-    cand,
-    max_dist,
+    qw, qkey, words, ids, offsets, table_offs, lengths, masks, k, heap, budget, stats
 ):
-    """Progressive exact k-NN of one query; returns (sorted keys, count)."""
+    """Progressive exact k-NN of one query; fills ``heap``, returns its size.
+
+    Steps ``(r, i)`` in order ``r = 0, 1, ...`` then ``i = 0 .. m-1`` probe
+    table ``i`` at exactly ``r`` flipped key bits. A code found at step
+    ``(r, i)`` was already found earlier iff some substring ``j < i`` differs
+    in at most ``r`` bits or some ``j > i`` in fewer than ``r``: this test on
+    the code itself (cached next to its id) replaces a visited array. Codes
+    that cannot enter the current top ``k`` are rejected before it. When the
+    work (probes + bucket entries) passes ``budget`` the query is answered by
+    a scan instead (same exact result).
+    """
     m = lengths.shape[0]
-    hist = np.zeros(max_dist + 2, dtype=np.int64)
-    n_cand = 0
+    n_db = ids.shape[0] // m
     max_len = 0
     for i in range(m):
         max_len = max(max_len, lengths[i])
-    counted = 0
-    for r_sub in range(max_len + 1):
+    single = qw.shape[0] == 1
+    words0 = words[:, 0]
+    q0 = qw[0]
+    size = 0
+    tau = np.int64(1) << 62  # heap max key once full
+    tau_d = np.int64(1) << 30
+    work = 0
+    for r in range(max_len + 1):
         for i in range(m):
-            while True:
-                res = _probe(
-                    q_words,
-                    qi,
-                    db_words,
-                    qkeys[qi, i],
-                    lengths[i],
-                    r_sub,
-                    table_offs[i],
-                    offsets,
-                    ids,
-                    stamp,
-                    mark,
-                    cand,
-                    n_cand,
-                )
-                if res >= 0:
-                    n_cand = res
-                    break
-                n_cand = -res - 1
-                bigger = np.empty(2 * cand.shape[0], dtype=np.int64)
-                bigger[: cand.shape[0]] = cand
-                cand = bigger
-            for c in range(counted, n_cand):
-                hist[cand[c] >> 32] += 1
-            counted = n_cand
-            guaranteed = m * r_sub + i
-            found = 0
-            for d in range(min(guaranteed, max_dist) + 1):
-                found += hist[d]
-            if found >= k:
-                return cand, n_cand
-    return cand, n_cand
+            length = lengths[i]
+            if r <= length:
+                base = i * n_db
+                toff = table_offs[i]
+                mask = np.int64(0) if r == 0 else (np.int64(1) << r) - 1
+                limit = np.int64(1) << length
+                n_probe = 0
+                while mask < limit:
+                    key = qkey[i] ^ mask
+                    lo = offsets[toff + key]
+                    hi = offsets[toff + key + 1]
+                    n_probe += 1
+                    work += 1 + hi - lo
+                    if single and size == k and hi > lo:
+                        # Vectorised pre-check: does any entry of the bucket
+                        # come within tau_d? (Most buckets have none.)
+                        col = words0[base + lo : base + hi]
+                        hits = 0
+                        for j in range(col.shape[0]):
+                            hits += popcount64(q0 ^ col[j]) <= tau_d
+                        if hits == 0:
+                            if mask == 0:
+                                break
+                            mask = _next_combination(mask)
+                            continue
+                    for p in range(base + lo, base + hi):
+                        d = 0
+                        for w in range(qw.shape[0]):
+                            d += popcount64(qw[w] ^ words[p, w])
+                        if d > tau_d:
+                            continue
+                        new = True
+                        for j in range(m):
+                            if j != i:
+                                dj = _sub_distance(qw, words, p, masks, j)
+                                if dj < r or (j < i and dj == r):
+                                    new = False
+                                    break
+                        if not new:
+                            continue
+                        ckey = (np.int64(d) << 32) | np.int64(ids[p])
+                        if ckey < tau:
+                            size = _heap_push(heap, size, k, ckey)
+                            if size == k:
+                                tau = heap[0]
+                                tau_d = tau >> 32
+                    if mask == 0:
+                        break
+                    mask = _next_combination(mask)
+                stats[0] += n_probe
+            # Every code within m * r + i bits of the query has been seen.
+            if size == k and tau_d <= m * r + i:
+                stats[1] += work
+                return size
+            if work > budget:
+                stats[1] += work
+                stats[2] += 1
+                return -1
+    stats[1] += work
+    return size
 
 
 @njit(cache=True, parallel=True)
 def mih_knn(
-    q_words, qkeys, db_words, lengths, table_offs, offsets, ids, k, out_d, out_i
+    q_words,
+    qkeys,
+    words,
+    ids,
+    offsets,
+    table_offs,
+    lengths,
+    masks,
+    db_words,
+    k,
+    budget,
+    out_d,
+    out_i,
+    stats,
 ):
-    """Exact k-NN of every query by progressive multi-index search."""
+    """Exact k-NN of every query by progressive multi-index search.
+
+    ``stats[q]`` receives (probes, probes + bucket entries, 1 if the query
+    fell back to a scan).
+    """
     n_q = q_words.shape[0]
-    n_db = db_words.shape[0]
-    max_dist = 64 * db_words.shape[1]
-    block = 64
-    n_blocks = (n_q + block - 1) // block
-    for b in prange(n_blocks):
-        stamp = np.zeros(n_db, dtype=np.int32)
-        cand = np.empty(max(4 * k, 256), dtype=np.int64)
-        for qi in range(b * block, min(n_q, (b + 1) * block)):
-            # Stamps 2, 4, 6, ...: "mark - 1" (re-probe after growing) never
-            # collides with another query's mark.
-            mark = 2 * (qi - b * block + 1)
-            cand, n_cand = _knn_one(
-                q_words,
-                qi,
-                qkeys,
-                db_words,
-                lengths,
-                table_offs,
-                offsets,
-                ids,
-                k,
-                stamp,
-                mark,
-                cand,
-                max_dist,
-            )
-            keys = np.sort(cand[:n_cand])
-            for j in range(k):
-                out_d[qi, j] = np.int32(keys[j] >> 32)
-                out_i[qi, j] = keys[j] & np.int64(0xFFFFFFFF)
+    for qi in prange(n_q):
+        heap = np.empty(k, dtype=np.int64)
+        qw = q_words[qi]
+        size = _knn_one(
+            qw,
+            qkeys[qi],
+            words,
+            ids,
+            offsets,
+            table_offs,
+            lengths,
+            masks,
+            k,
+            heap,
+            budget,
+            stats[qi],
+        )
+        if size < 0:
+            size = _scan_one(qw, db_words, k, heap)
+        keys = np.sort(heap[:size])
+        for j in range(k):
+            out_d[qi, j] = np.int32(keys[j] >> 32)
+            out_i[qi, j] = keys[j] & np.int64(0xFFFFFFFF)
 
 
 @njit(cache=True)
-def mih_radius(
-    q_words, qkeys, db_words, lengths, table_offs, offsets, ids, radius, out_counts
+def _radius_one(
+    qw, qkey, words, ids, offsets, table_offs, lengths, masks, radius, out, write
 ):
-    """All codes within ``radius`` of each query; returns flat sorted keys."""
-    n_q = q_words.shape[0]
-    n_db = db_words.shape[0]
+    """Codes within ``radius`` of one query (pigeonhole probes, no duplicates).
+
+    Table ``i`` is probed at ``0 .. r_max[i]`` flipped bits, with ``radius =
+    m * r' + a``, ``r_max[i] = r'`` for ``i <= a`` and ``r' - 1`` otherwise. A
+    code is reported by the first table whose substring is within its
+    ``r_max``. Returns the count; writes the (distance << 32 | index) keys into
+    ``out`` when ``write``.
+    """
     m = lengths.shape[0]
+    n_db = ids.shape[0] // m
     r_base = radius // m
     a = radius % m
-    stamp = np.zeros(n_db, dtype=np.int32)
-    cand = np.empty(1024, dtype=np.int64)
-    out = np.empty(1024, dtype=np.int64)
-    n_out = 0
-    for qi in range(n_q):
-        mark = 2 * (qi + 1)
-        n_cand = 0
-        for i in range(m):
-            r_max = r_base if i <= a else r_base - 1
-            for r_sub in range(r_max + 1):
-                while True:
-                    res = _probe(
-                        q_words,
-                        qi,
-                        db_words,
-                        qkeys[qi, i],
-                        lengths[i],
-                        r_sub,
-                        table_offs[i],
-                        offsets,
-                        ids,
-                        stamp,
-                        mark,
-                        cand,
-                        n_cand,
-                    )
-                    if res >= 0:
-                        n_cand = res
-                        break
-                    n_cand = -res - 1
-                    bigger = np.empty(2 * cand.shape[0], dtype=np.int64)
-                    bigger[: cand.shape[0]] = cand
-                    cand = bigger
-        kept = np.sort(cand[:n_cand])
-        c = 0
-        for j in range(n_cand):
-            if (kept[j] >> 32) <= radius:
-                c += 1
-        while n_out + c > out.shape[0]:
-            bigger = np.empty(2 * out.shape[0], dtype=np.int64)
-            bigger[:n_out] = out[:n_out]
-            out = bigger
-        for j in range(c):
-            out[n_out + j] = kept[j]
-        n_out += c
-        out_counts[qi] = c
-    return out[:n_out]
+    c = 0
+    for i in range(m):
+        r_max_i = min(r_base if i <= a else r_base - 1, lengths[i])
+        base = i * n_db
+        toff = table_offs[i]
+        limit = np.int64(1) << lengths[i]
+        for r in range(r_max_i + 1):
+            mask = np.int64(0) if r == 0 else (np.int64(1) << r) - 1
+            while mask < limit:
+                key = qkey[i] ^ mask
+                for p in range(
+                    base + offsets[toff + key], base + offsets[toff + key + 1]
+                ):
+                    d = 0
+                    for w in range(qw.shape[0]):
+                        d += popcount64(qw[w] ^ words[p, w])
+                    if d > radius:
+                        continue
+                    new = True
+                    for j in range(i):
+                        r_max_j = r_base if j <= a else r_base - 1
+                        if _sub_distance(qw, words, p, masks, j) <= r_max_j:
+                            new = False
+                            break
+                    if new:
+                        if write:
+                            out[c] = (np.int64(d) << 32) | np.int64(ids[p])
+                        c += 1
+                if mask == 0:
+                    break
+                mask = _next_combination(mask)
+    return c
+
+
+@njit(cache=True, parallel=True)
+def mih_radius_count(
+    q_words, qkeys, words, ids, offsets, table_offs, lengths, masks, radius, counts
+):
+    """counts[q] = number of codes within ``radius`` of query q."""
+    dummy = np.empty(0, dtype=np.int64)
+    for qi in prange(q_words.shape[0]):
+        counts[qi] = _radius_one(
+            q_words[qi],
+            qkeys[qi],
+            words,
+            ids,
+            offsets,
+            table_offs,
+            lengths,
+            masks,
+            radius,
+            dummy,
+            False,
+        )
+
+
+@njit(cache=True, parallel=True)
+def mih_radius_fill(
+    q_words, qkeys, words, ids, offsets, table_offs, lengths, masks, radius, starts, out
+):
+    """Fill ``out[starts[q]:starts[q+1]]`` with query q's sorted keys."""
+    for qi in prange(q_words.shape[0]):
+        seg = out[starts[qi] : starts[qi + 1]]
+        _radius_one(
+            q_words[qi],
+            qkeys[qi],
+            words,
+            ids,
+            offsets,
+            table_offs,
+            lengths,
+            masks,
+            radius,
+            seg,
+            True,
+        )
+        seg[:] = np.sort(seg)
 
 
 class MIHSearcher:
@@ -297,11 +386,17 @@ class MIHSearcher:
         al.), with ``b`` the bits actually used by the database (trailing
         padding bits that are 0 in every code are left out of the tables; the
         verification uses the full codes, so results stay exact).
+    max_work : int or None
+        Per-query budget of k-NN work (table probes + bucket entries read).
+        A query that needs more (a far query, or codes too uniform for the
+        tables to prune) is answered by a full scan instead, with the same
+        exact result. None uses ``n_db * MAX_WORK_FRACTION``.
     """
 
     name = "mih"
 
-    def __init__(self, codes, n_substrings=None):
+    def __init__(self, codes, n_substrings=None, max_work=None):
+        self.max_work = max_work
         if codes.shape[0] >= 1 << 31:
             raise ValueError("MIH supports databases of fewer than 2**31 codes.")
         self.codes = codes
@@ -331,26 +426,34 @@ class MIHSearcher:
     def _build(self):
         keys = substring_keys(self.codes, self.starts, self.lengths)
         m = len(self.lengths)
+        n = self.n_db
         sizes = (1 << self.lengths) + 1
         self.table_offs = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
-        self.offsets = np.empty(int(sizes.sum()), dtype=np.int64)
-        self.ids = np.empty(m * self.n_db, dtype=np.int64)
+        # Bucket bounds within each table (int32: the top tables stay in cache).
+        self.offsets = np.zeros(int(sizes.sum()), dtype=np.int32)
+        self.ids = np.empty(m * n, dtype=np.int32)
+        self.db_words = np.ascontiguousarray(codes_to_words(self.codes))
+        # Each table's codes in bucket order, next to their ids: the probes
+        # verify candidates by streaming through a bucket, no random access.
+        self.words = np.empty((m * n, self.db_words.shape[1]), dtype=np.uint64)
         for i in range(m):
             counts = np.bincount(
                 keys[:, i].astype(np.int64), minlength=1 << int(self.lengths[i])
             )
             o = self.table_offs[i]
-            self.offsets[o] = i * self.n_db
             np.cumsum(counts, out=self.offsets[o + 1 : o + sizes[i]])
-            self.offsets[o + 1 : o + sizes[i]] += i * self.n_db
-            self.ids[i * self.n_db : (i + 1) * self.n_db] = np.argsort(
-                keys[:, i], kind="stable"
-            )
-        self.db_words = np.ascontiguousarray(codes_to_words(self.codes))
+            order = np.argsort(keys[:, i], kind="stable")
+            self.ids[i * n : (i + 1) * n] = order
+            self.words[i * n : (i + 1) * n] = self.db_words[order]
+        # masks[i]: the bits of substring i in the uint64 word layout.
+        bits = np.zeros((m, self.max_dist), dtype=np.uint8)
+        for i in range(m):
+            bits[i, self.starts[i] : self.starts[i] + self.lengths[i]] = 1
+        self.masks = np.ascontiguousarray(codes_to_words(np.packbits(bits, axis=1)))
 
     def _query(self, codes):
         q_words = np.ascontiguousarray(codes_to_words(codes))
-        qkeys = substring_keys(codes, self.starts, self.lengths)
+        qkeys = substring_keys(codes, self.starts, self.lengths).astype(np.int64)
         return q_words, qkeys
 
     def _scan(self):
@@ -371,6 +474,7 @@ class MIHSearcher:
         For ``k * LARGE_K_RATIO > n_db`` (e.g. the full rankings of ``score``)
         the search radius reaches most of the database and probing the tables
         costs more than a scan, so the exact brute-force scan answers instead.
+        A query whose probes pass ``max_work`` is scanned on its own.
         """
         if k * LARGE_K_RATIO > self.n_db:
             return self._scan().kneighbors(codes, k, n_jobs)
@@ -378,20 +482,30 @@ class MIHSearcher:
         n_q = q_words.shape[0]
         out_d = np.empty((n_q, k), np.int32)
         out_i = np.empty((n_q, k), np.int64)
+        stats = np.zeros((n_q, 3), np.int64)
+        budget = self.max_work
+        if budget is None:
+            budget = max(1024, int(self.n_db * MAX_WORK_FRACTION))
         if n_q:
             with numba_threads(n_jobs):
                 mih_knn(
                     q_words,
                     qkeys,
-                    self.db_words,
-                    self.lengths,
-                    self.table_offs,
-                    self.offsets,
+                    self.words,
                     self.ids,
+                    self.offsets,
+                    self.table_offs,
+                    self.lengths,
+                    self.masks,
+                    self.db_words,
                     k,
+                    budget,
                     out_d,
                     out_i,
+                    stats,
                 )
+        #: per query: probes, probes + bucket entries read, scanned (0/1)
+        self.last_stats_ = stats
         return out_d, out_i
 
     def radius_neighbors(self, codes, radius, n_jobs=None):
@@ -400,18 +514,26 @@ class MIHSearcher:
         n_q = q_words.shape[0]
         r = int(min(np.floor(radius), self.max_dist))
         counts = np.zeros(n_q, np.int64)
-        keys = mih_radius(
+        args = (
             q_words,
             qkeys,
-            self.db_words,
-            self.lengths,
-            self.table_offs,
-            self.offsets,
+            self.words,
             self.ids,
+            self.offsets,
+            self.table_offs,
+            self.lengths,
+            self.masks,
             r,
-            counts,
         )
-        split = np.cumsum(counts)[:-1]
+        with numba_threads(n_jobs):
+            if n_q:
+                mih_radius_count(*args, counts)
+            starts = np.zeros(n_q + 1, np.int64)
+            np.cumsum(counts, out=starts[1:])
+            keys = np.empty(starts[-1], np.int64)
+            if n_q:
+                mih_radius_fill(*args, starts, keys)
+        split = starts[1:-1]
         d = (keys >> 32).astype(np.int32)
         i = keys & np.int64(0xFFFFFFFF)
         return np.split(d, split), np.split(i, split)
@@ -419,7 +541,15 @@ class MIHSearcher:
     def __getstate__(self):
         # The tables are derived data, rebuilt from the codes on unpickling.
         state = self.__dict__.copy()
-        for name in ("offsets", "ids", "db_words", "table_offs", "_scanner"):
+        for name in (
+            "offsets",
+            "ids",
+            "words",
+            "masks",
+            "db_words",
+            "table_offs",
+            "_scanner",
+        ):
             state.pop(name, None)
         return state
 
