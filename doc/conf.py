@@ -126,6 +126,9 @@ def _api_sections():
         ("skhash.metrics", "metrics"),
         ("skhash.datasets", "datasets"),
         ("skhash.features", "features"),
+        ("skhash.evaluation", "evaluation"),
+        ("skhash.neighbors", "neighbors"),
+        ("skhash.distributed", "distributed"),
         ("skhash.deep", "deep_modules"),
         ("skhash.deep.losses", "losses"),
     ):

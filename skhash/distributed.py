@@ -22,6 +22,7 @@ Recipes for other engines (not tested here, no dependency):
 
 import numpy as np
 
+__all__ = ["encode", "kneighbors"]
 
 def _import_dask():
     try:
