@@ -54,3 +54,26 @@ def test_default_substrings_round_up():
     assert default_n_substrings(64, 2**16) == 4
     assert default_n_substrings(128, 2**16) == 8
     assert default_n_substrings(8, 10) == 3
+
+
+@pytest.mark.parametrize("n_bits,p", [(16, 0.5), (64, 0.5), (64, 0.1), (128, 0.5)])
+def test_knn_select_kernel_matches_oracle(n_bits, p):
+    """The large-k running counting selection, called directly (the searcher
+    uses it only for k >= 256 on databases of more than 200 k codes)."""
+    from skhash._kernels.bits import codes_to_words
+    from skhash.neighbors._database import transpose_words
+    from skhash.neighbors._numba_kernels import knn_select
+
+    rng = np.random.default_rng(n_bits)
+    db = np.packbits(rng.random((3000, n_bits)) < p, axis=1)
+    q = db[:50].copy()
+    q[::3] ^= 1
+    for k in (1, 10, 300, 1000):
+        d = np.empty((len(q), k), np.int32)
+        i = np.empty((len(q), k), np.int64)
+        knn_select(
+            np.ascontiguousarray(codes_to_words(q)), transpose_words(db), k, 7, d, i
+        )
+        d_ref, i_ref = _oracle(q, db, k)
+        np.testing.assert_array_equal(d, d_ref)
+        np.testing.assert_array_equal(i, i_ref + 7)
