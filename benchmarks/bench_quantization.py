@@ -68,55 +68,8 @@ def quality(name, X_train_all, X_test, args):
     rows = []
     for n_bits in args.bits:
         M = n_bits // 8
-        runs = {}
 
-        # skhash -----------------------------------------------------------
-        for label, est in [
-            ("skhash PQ", PQ(n_bits=n_bits, random_state=0)),
-            ("skhash OPQ", OPQ(n_bits=n_bits, random_state=0)),
-        ]:
-            t0 = time.perf_counter()
-            nn = QuantizedNeighbors(est, n_neighbors=max(RS)).fit(X_fit)
-            t_fit = time.perf_counter() - t0
-            codes = nn.quantizer_.transform(X_db)
-            rec = nn.quantizer_.inverse_transform(codes)
-            nn.codes_ = np.ascontiguousarray(codes, dtype=np.uint8)
-            nn.n_samples_fit_ = len(codes)
-            ind = nn.kneighbors(X_q, return_distance=False)
-            runs[label] = (t_fit, rec, ind)
-            print(f"# {name} {n_bits} bits {label}: fit {t_fit:.1f} s", flush=True)
-
-        # faiss ------------------------------------------------------------
-        for label in ("faiss PQ", "faiss OPQ"):
-            index = faiss.IndexPQ(d, M, 8)
-            if label == "faiss OPQ":
-                index = faiss.IndexPreTransform(faiss.OPQMatrix(d, M), index)
-            t0 = time.perf_counter()
-            index.train(X_fit)
-            t_fit = time.perf_counter() - t0
-            index.add(X_db)
-            rec = index.reconstruct_n(0, len(X_db))
-            _, ind = index.search(X_q, max(RS))
-            runs[label] = (t_fit, rec, ind)
-            print(f"# {name} {n_bits} bits {label}: fit {t_fit:.1f} s", flush=True)
-
-        # nanopq -----------------------------------------------------------
-        for label, model in [
-            ("nanopq PQ", nanopq.PQ(M=M, Ks=256, verbose=False)),
-            ("nanopq OPQ", nanopq.OPQ(M=M, Ks=256, verbose=False)),
-        ]:
-            if d % M:
-                continue  # nanopq needs equal subspaces
-            t0 = time.perf_counter()
-            model.fit(X_fit, seed=0)
-            t_fit = time.perf_counter() - t0
-            codes = model.encode(X_db)
-            rec = model.decode(codes)
-            ind = nanopq_search(model, X_q, codes, max(RS))
-            runs[label] = (t_fit, rec, ind)
-            print(f"# {name} {n_bits} bits {label}: fit {t_fit:.1f} s", flush=True)
-
-        for label, (t_fit, rec, ind) in runs.items():
+        def report(label, t_fit, rec, ind, n_bits=n_bits):
             row = {
                 "dataset": name,
                 "bits": n_bits,
@@ -128,7 +81,48 @@ def quality(name, X_train_all, X_test, args):
                 row[f"R@{r}"] = float(v)
             rows.append(row)
             print(json.dumps(row), flush=True)
-        for fam in ("PQ", "OPQ"):
+
+        # PQ family first, then OPQ: skhash, faiss, nanopq each time.
+        for fam in args.families:
+            # skhash -------------------------------------------------------
+            est = (PQ if fam == "PQ" else OPQ)(n_bits=n_bits, random_state=0)
+            t0 = time.perf_counter()
+            nn = QuantizedNeighbors(est, n_neighbors=max(RS)).fit(X_fit)
+            t_fit = time.perf_counter() - t0
+            codes = nn.quantizer_.transform(X_db)
+            rec = nn.quantizer_.inverse_transform(codes)
+            nn.codes_ = np.ascontiguousarray(codes, dtype=np.uint8)
+            nn.n_samples_fit_ = len(codes)
+            report(
+                f"skhash {fam}", t_fit, rec, nn.kneighbors(X_q, return_distance=False)
+            )
+
+            # faiss --------------------------------------------------------
+            index = faiss.IndexPQ(d, M, 8)
+            if fam == "OPQ":
+                index = faiss.IndexPreTransform(faiss.OPQMatrix(d, M), index)
+            t0 = time.perf_counter()
+            index.train(X_fit)
+            t_fit = time.perf_counter() - t0
+            index.add(X_db)
+            rec = index.reconstruct_n(0, len(X_db))
+            _, ind = index.search(X_q, max(RS))
+            report(f"faiss {fam}", t_fit, rec, ind)
+
+            # nanopq -------------------------------------------------------
+            if d % M or fam not in args.nanopq:
+                continue  # nanopq needs equal subspaces
+            model = getattr(nanopq, fam)(M=M, Ks=256, verbose=False)
+            t0 = time.perf_counter()
+            model.fit(X_fit, seed=0)
+            t_fit = time.perf_counter() - t0
+            codes = model.encode(X_db)
+            rec = model.decode(codes)
+            report(
+                f"nanopq {fam}", t_fit, rec, nanopq_search(model, X_q, codes, max(RS))
+            )
+
+        for fam in args.families:
             ref = next(
                 r
                 for r in rows
@@ -235,6 +229,13 @@ def main():
     p.add_argument("--sizes", nargs="+", type=int, default=[100_000, 1_000_000])
     p.add_argument("--timing-bits", type=int, default=64)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--families", nargs="+", default=["PQ", "OPQ"])
+    p.add_argument(
+        "--nanopq", nargs="*", default=["PQ", "OPQ"], help="nanopq families to run"
+    )
+    p.add_argument(
+        "--faiss-threads", type=int, default=None, help="faiss OpenMP threads"
+    )
     p.add_argument("--skip-quality", action="store_true")
     p.add_argument("--skip-speed", action="store_true")
     args = p.parse_args()
@@ -242,6 +243,8 @@ def main():
     import faiss
     import numba
 
+    if args.faiss_threads:
+        faiss.omp_set_num_threads(args.faiss_threads)
     print(
         f"python {platform.python_version()}, numpy {np.__version__}, faiss "
         f"{faiss.__version__} ({faiss.omp_get_max_threads()} threads), numba "
