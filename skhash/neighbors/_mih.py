@@ -17,6 +17,15 @@ at most ``r' - 1``. So
   the rest). The search stops as soon as ``k`` verified codes lie within that
   guaranteed radius; their (distance, index) order is then the exact answer.
 
+Implementation (profiled on 1,000,000 64-bit ITQ codes, see
+``doc/benchmarks_search.rst``): each table stores its codes' words in bucket
+order next to their ids, so a probe streams through its bucket; duplicates
+(a code found through several tables) are recognised from the code's own
+substring distances, with no visited array; a bounded heap keeps the top
+``k`` and most entries are rejected by one popcount against its k-th
+distance; the whole per-query loop is one compiled function, parallel over
+queries; a query whose work passes a budget is answered by the scan.
+
 The kernels are compiled with numba when it is installed (the ``fast``
 extra) and otherwise run as plain Python, correct but slow.
 """
@@ -33,7 +42,7 @@ LARGE_K_RATIO = 50
 
 #: Default per-query work budget (probes + bucket entries) as a fraction of
 #: ``n_db``; a query that needs more is answered by a scan.
-MAX_WORK_FRACTION = 1 / 16
+MAX_WORK_FRACTION = 1 / 32
 
 #: Longest substring (bits): its table has ``2**MAX_SUBSTRING_BITS + 1`` offsets.
 MAX_SUBSTRING_BITS = 24
@@ -125,23 +134,6 @@ def _heap_push(heap, size, k, key):
 
 
 @njit(cache=True)
-def _scan_one(qw, db_words, k, heap):
-    """Exact k-NN of one query by a full scan (the fallback of a costly query)."""
-    size = 0
-    tau = np.int64(1) << 62
-    for idx in range(db_words.shape[0]):
-        d = 0
-        for w in range(qw.shape[0]):
-            d += popcount64(qw[w] ^ db_words[idx, w])
-        key = (np.int64(d) << 32) | np.int64(idx)
-        if key < tau:
-            size = _heap_push(heap, size, k, key)
-            if size == k:
-                tau = heap[0]
-    return size
-
-
-@njit(cache=True)
 def _knn_one(
     qw, qkey, words, ids, offsets, table_offs, lengths, masks, k, heap, budget, stats
 ):
@@ -153,8 +145,8 @@ def _knn_one(
     in at most ``r`` bits or some ``j > i`` in fewer than ``r``: this test on
     the code itself (cached next to its id) replaces a visited array. Codes
     that cannot enter the current top ``k`` are rejected before it. When the
-    work (probes + bucket entries) passes ``budget`` the query is answered by
-    a scan instead (same exact result).
+    work (probes + bucket entries) passes ``budget`` it returns -1 and the
+    caller answers the query with the blocked scan kernel (same exact result).
     """
     m = lengths.shape[0]
     n_db = ids.shape[0] // m
@@ -242,7 +234,6 @@ def mih_knn(
     table_offs,
     lengths,
     masks,
-    db_words,
     k,
     budget,
     out_d,
@@ -273,7 +264,7 @@ def mih_knn(
             stats[qi],
         )
         if size < 0:
-            size = _scan_one(qw, db_words, k, heap)
+            continue  # answered by the blocked scan kernel afterwards
         keys = np.sort(heap[:size])
         for j in range(k):
             out_d[qi, j] = np.int32(keys[j] >> 32)
@@ -432,10 +423,10 @@ class MIHSearcher:
         # Bucket bounds within each table (int32: the top tables stay in cache).
         self.offsets = np.zeros(int(sizes.sum()), dtype=np.int32)
         self.ids = np.empty(m * n, dtype=np.int32)
-        self.db_words = np.ascontiguousarray(codes_to_words(self.codes))
+        db_words = np.ascontiguousarray(codes_to_words(self.codes))
         # Each table's codes in bucket order, next to their ids: the probes
         # verify candidates by streaming through a bucket, no random access.
-        self.words = np.empty((m * n, self.db_words.shape[1]), dtype=np.uint64)
+        self.words = np.empty((m * n, db_words.shape[1]), dtype=np.uint64)
         for i in range(m):
             counts = np.bincount(
                 keys[:, i].astype(np.int64), minlength=1 << int(self.lengths[i])
@@ -444,7 +435,7 @@ class MIHSearcher:
             np.cumsum(counts, out=self.offsets[o + 1 : o + sizes[i]])
             order = np.argsort(keys[:, i], kind="stable")
             self.ids[i * n : (i + 1) * n] = order
-            self.words[i * n : (i + 1) * n] = self.db_words[order]
+            self.words[i * n : (i + 1) * n] = db_words[order]
         # masks[i]: the bits of substring i in the uint64 word layout.
         bits = np.zeros((m, self.max_dist), dtype=np.uint8)
         for i in range(m):
@@ -497,13 +488,17 @@ class MIHSearcher:
                     self.table_offs,
                     self.lengths,
                     self.masks,
-                    self.db_words,
                     k,
                     budget,
                     out_d,
                     out_i,
                     stats,
                 )
+        scanned = np.flatnonzero(stats[:, 2])
+        if scanned.size:
+            d, i = self._scan().kneighbors(np.asarray(codes)[scanned], k, n_jobs)
+            out_d[scanned] = d
+            out_i[scanned] = i
         #: per query: probes, probes + bucket entries read, scanned (0/1)
         self.last_stats_ = stats
         return out_d, out_i
