@@ -145,6 +145,15 @@ class UHBDNN(_BaseBDNN):
     (recalled as 1e-6) could not be checked. Codes are reproducible for a
     fixed ``random_state`` on CPU; on CUDA, best effort.
 
+    Speed (the minimised function is unchanged): the encoder's backward pass
+    is written by hand (no gradient for the constant input, in-place
+    activations); on CPU, inputs with at most 30 % non-zeros (raw MNIST
+    pixels: 19 %) form the two ``m x n_features`` products, which dominate an
+    evaluation, from a sparse copy; the DCC B-step sweeps cache-sized blocks
+    of rows. On 60,000 x 784 MNIST at 32 bits one objective-and-gradient
+    evaluation fell from 1.3 s to 0.75 s (one thread, loaded machine) and one
+    10-sweep B-step from 7 s to 0.7 s.
+
     References
     ----------
     T.-T. Do, A.-D. Doan, N.-M. Cheung, "Learning to Hash with Binary Deep
