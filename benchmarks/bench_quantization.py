@@ -85,7 +85,8 @@ def quality(name, X_train_all, X_test, args):
         # PQ family first, then OPQ: skhash, faiss, nanopq each time.
         for fam in args.families:
             # skhash -------------------------------------------------------
-            est = (PQ if fam == "PQ" else OPQ)(n_bits=n_bits, random_state=0)
+            seed = 0 if args.seed is None else args.seed
+            est = (PQ if fam == "PQ" else OPQ)(n_bits=n_bits, random_state=seed)
             t0 = time.perf_counter()
             nn = QuantizedNeighbors(est, n_neighbors=max(RS)).fit(X_fit)
             t_fit = time.perf_counter() - t0
@@ -99,6 +100,8 @@ def quality(name, X_train_all, X_test, args):
 
             # faiss --------------------------------------------------------
             index = faiss.IndexPQ(d, M, 8)
+            if args.seed is not None:
+                index.pq.cp.seed = args.seed
             if fam == "OPQ":
                 index = faiss.IndexPreTransform(faiss.OPQMatrix(d, M), index)
             t0 = time.perf_counter()
@@ -230,6 +233,12 @@ def main():
     p.add_argument("--timing-bits", type=int, default=64)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--families", nargs="+", default=["PQ", "OPQ"])
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="k-means seed of skhash (default 0) and faiss PQ (default faiss's)",
+    )
     p.add_argument(
         "--nanopq", nargs="*", default=["PQ", "OPQ"], help="nanopq families to run"
     )
