@@ -145,6 +145,8 @@ class DH(BaseDeepHasher):
 
     Attributes
     ----------
+    mean_ : ndarray of shape (n_features,)
+        Mean of the training samples, subtracted from every input.
     bit_balance_ : ndarray of shape (n_bits,)
         Fraction of training samples whose bit is 1, per bit.
     {attributes}
@@ -166,16 +168,26 @@ class DH(BaseDeepHasher):
     scale (e.g. after :class:`~sklearn.preprocessing.StandardScaler`), since
     tanh units saturate.
 
-    **Known problem (measured).** Nothing in this objective ties the codes to
-    the input geometry except the orthogonality of the weights: quantisation
-    and the uncentred variance term are both maximised by any saturated code.
-    On MNIST pixels (2,000 training images, ``benchmarks/bench_issue8.py``)
-    the trained codes were degenerate: full-ranking mAP 0.0066 against the 50
-    Euclidean neighbours at 16/32/64 bits (ITQ: 0.25-0.58); centring the
-    inputs first, with ``variance_weight`` 100, 10 or 1, gave 0.011-0.012 at
-    32 bits, standardising them 0.011, ``orthogonality_weight=1`` 0.0066.
-    Whether the paper's (unverified) weights or its full-batch
-    training avoid this is open.
+    **Interpretation (centring).** The paper's variance term
+    :math:`\\operatorname{tr}(H H^T)/N` is the variance of the codes only for
+    zero-mean outputs. Taken literally on uncentred data it is maximised by
+    giving every sample the same saturated code: the previous implementation
+    trained exactly that (every bit constant on MNIST pixels, mAP 0.0066, a
+    random ranking). Here the inputs are centred (``mean_``, fitted in
+    ``fit`` and subtracted in ``transform``) and the variance term is taken
+    on the batch-centred outputs (``dh_loss(center=True)``); for a layer
+    wider than its input the orthogonality term constrains
+    :math:`W^T W` (see :func:`~skhash.deep.losses.dh_weight_penalty`).
+
+    **Known limitation (measured).** These fixes give balanced,
+    non-constant bits, but nothing in the objective ties the codes to the
+    input geometry except the orthogonality of the weights. With tanh
+    *hidden* layers, training still folds the input space (the mAP of the
+    codes falls epoch after epoch from that of the random initial network),
+    and with the recalled ``lambda_2 = 1e-3`` the weights are barely
+    constrained. A single tanh layer (``hidden_layer_sizes=()``) with a
+    stronger ``orthogonality_weight`` (e.g. 10) learns codes better than
+    LSH's; see ``doc/reproduction_issue8.rst`` for the measured numbers.
 
     References
     ----------
@@ -260,6 +272,11 @@ class DH(BaseDeepHasher):
         )
 
     def _fit(self, X, y):
-        super()._fit(X, None)
+        X = np.asarray(X, dtype=np.float32)
+        self.mean_ = X.mean(axis=0)
+        super()._fit(X - self.mean_, None)
         self.bit_balance_ = (self._project(X) >= 0).mean(axis=0)
         return self
+
+    def _project(self, X):
+        return super()._project(np.asarray(X, dtype=np.float32) - self.mean_)
