@@ -24,6 +24,7 @@ import numpy as np
 
 __all__ = ["encode", "kneighbors"]
 
+
 def _import_dask():
     try:
         import dask

@@ -740,9 +740,9 @@ def ldph_loss(
         (relaxed_b - targets_b) ** 2
     ).sum(dim=1)
     n_bits = relaxed_a.shape[1]
-    per_pair = 0.5 * pseudo_label_weight * pseudo + (
-        0.5 * distance_weight / n_bits
-    ) * (residual**2)
+    per_pair = 0.5 * pseudo_label_weight * pseudo + (0.5 * distance_weight / n_bits) * (
+        residual**2
+    )
     return per_pair.sum() / (2.0 * per_pair.shape[0])
 
 
