@@ -318,4 +318,7 @@ def adc_kneighbors(T, codes, k, backend="auto"):
         nb = None
     if nb is None:
         return adc_kneighbors_numpy(T, codes, k)
-    return nb.adc_topk(np.ascontiguousarray(T), np.ascontiguousarray(codes.T), int(k))
+    group = nb.GROUP if codes.size > nb.GROUP_MIN_BYTES else 1
+    return nb.adc_topk(
+        np.ascontiguousarray(T), np.ascontiguousarray(codes.T), int(k), group
+    )

@@ -1,18 +1,23 @@
 """numba kernel of exact ADC k-NN (optional: imported only when numba exists).
 
-One query at a time (``prange`` over queries): the query's ``(M, K)`` look-up
-table stays in L1, database codes are read subspace-major (``codes_t`` is
-``(M, n_db)``) in blocks of ``_BLOCK`` items, each block's distances are summed
-in the order ``m = 0 .. M-1`` (the order of the NumPy path, so distances are
-bit-identical), and a bounded max-heap on (distance, index) keeps the ``k``
-best. Items are scanned by increasing index, so an item whose distance equals
-the heap's worst never enters: ties are resolved by index, as brute force.
+Groups of ``group`` queries (``prange`` over groups): each block of database
+codes is scored for every query of the group while it is in cache. Codes are
+read subspace-major (``codes_t`` is ``(M, n_db)``) in blocks of ``_BLOCK``
+items; each block's distances are summed in the order ``m = 0 .. M-1`` (the
+order of the NumPy path, so distances are bit-identical), and a bounded
+max-heap on (distance, index) keeps the ``k`` best. Items are scanned by
+increasing index, so an item whose distance equals the heap's worst never
+enters: ties are resolved by index, as brute force.
 """
 
 import numpy as np
 from numba import njit, prange
 
 _BLOCK = 512
+#: Queries scored per pass over the database when it does not fit in cache.
+GROUP = 8
+#: Database code bytes above which queries are grouped (about the L2 size).
+GROUP_MIN_BYTES = 1 << 20
 
 
 @njit(cache=True, inline="always")
@@ -39,8 +44,13 @@ def _sift_down(hd, hi, pos, size):
 
 
 @njit(cache=True, parallel=True)
-def adc_topk(T, codes_t, k):
+def adc_topk(T, codes_t, k, group=1):
     """k nearest database items of each query by ADC, ties by index.
+
+    Queries are processed in groups of ``group`` (``prange`` over groups): a
+    block of ``_BLOCK`` database codes is read once into cache and scored for
+    every query of the group, which divides the memory traffic over the
+    database by the group size (worth it once the database outgrows L2).
 
     Parameters
     ----------
@@ -50,6 +60,8 @@ def adc_topk(T, codes_t, k):
         Database codes, subspace-major.
     k : int
         Number of neighbours, ``1 <= k <= n_db``.
+    group : int
+        Queries per pass over the database.
 
     Returns
     -------
@@ -60,34 +72,44 @@ def adc_topk(T, codes_t, k):
     n_db = codes_t.shape[1]
     out_d = np.empty((n_q, k), dtype=T.dtype)
     out_i = np.empty((n_q, k), dtype=np.int64)
-    for q in prange(n_q):
-        lut = T[q]
-        hd = np.full(k, np.inf, dtype=T.dtype)
-        hi = np.empty(k, dtype=np.int64)
-        for j in range(k):
-            hi[j] = n_db + j
+    n_groups = (n_q + group - 1) // group
+    for g in prange(n_groups):
+        q0 = g * group
+        G = min(q0 + group, n_q) - q0
+        hd = np.full((G, k), np.inf, dtype=T.dtype)
+        hi = np.empty((G, k), dtype=np.int64)
+        for qq in range(G):
+            for j in range(k):
+                hi[qq, j] = n_db + j
         buf = np.empty(_BLOCK, dtype=T.dtype)
         for s in range(0, n_db, _BLOCK):
             e = min(s + _BLOCK, n_db)
             n = e - s
-            for j in range(n):
-                buf[j] = 0
-            for m in range(M):
-                row = codes_t[m]
-                lm = lut[m]
+            for qq in range(G):
+                lut = T[q0 + qq]
                 for j in range(n):
-                    buf[j] += lm[row[s + j]]
-            for j in range(n):
-                d = buf[j]
-                if d < hd[0]:
-                    hd[0] = d
-                    hi[0] = s + j
-                    _sift_down(hd, hi, 0, k)
-        # heap sort: pop the worst to the end, giving ascending (dist, index)
-        for size in range(k - 1, 0, -1):
-            hd[0], hd[size] = hd[size], hd[0]
-            hi[0], hi[size] = hi[size], hi[0]
-            _sift_down(hd, hi, 0, size)
-        out_d[q] = hd
-        out_i[q] = hi
+                    buf[j] = 0
+                for m in range(M):
+                    row = codes_t[m]
+                    lm = lut[m]
+                    for j in range(n):
+                        buf[j] += lm[row[s + j]]
+                hdq = hd[qq]
+                hiq = hi[qq]
+                for j in range(n):
+                    d = buf[j]
+                    if d < hdq[0]:
+                        hdq[0] = d
+                        hiq[0] = s + j
+                        _sift_down(hdq, hiq, 0, k)
+        for qq in range(G):
+            hdq = hd[qq]
+            hiq = hi[qq]
+            # heap sort: pop the worst to the end, giving ascending (dist, index)
+            for size in range(k - 1, 0, -1):
+                hdq[0], hdq[size] = hdq[size], hdq[0]
+                hiq[0], hiq[size] = hiq[size], hiq[0]
+                _sift_down(hdq, hiq, 0, size)
+            out_d[q0 + qq] = hdq
+            out_i[q0 + qq] = hiq
     return out_d, out_i

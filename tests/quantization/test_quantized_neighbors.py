@@ -152,3 +152,19 @@ def test_errors(data):
         nn.kneighbors(X[:2, :5])
     with pytest.raises(ValueError, match="n_clusters=4 .* n_samples=3"):
         QuantizedNeighbors(PQ(n_bits=4, n_clusters=4)).fit(X[:3])
+
+
+@pytest.mark.parametrize("group", [1, 3, 8])
+def test_numba_adc_query_groups_match_numpy(group):
+    """Grouped queries (used for databases larger than L2) give the same result."""
+    pytest.importorskip("numba")
+    from skhash._kernels import pq_numba
+
+    rng = np.random.default_rng(group)
+    T = rng.random((10, 4, 16)).astype(np.float32)
+    T = np.round(T * 4) / 4  # coarse values: many ties
+    codes = rng.integers(0, 16, (700, 4), dtype=np.uint8)
+    d_ref, i_ref = _pq.adc_kneighbors_numpy(T, codes, 25)
+    d, i = pq_numba.adc_topk(T, np.ascontiguousarray(codes.T), 25, group)
+    np.testing.assert_array_equal(i, i_ref)
+    np.testing.assert_array_equal(d, d_ref)
