@@ -6,7 +6,7 @@ Small settings for the checks live in ``TINY_PARAMS``.
 """
 
 import pytest
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import (
     check_get_feature_names_out_error,
     check_global_output_transform_pandas,
@@ -19,6 +19,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from skhash import ITQ, LSH, PCAH, HammingNeighbors, SpectralHashing
+from skhash.neighbors._testing import expected_failed_checks
 
 # Settings small enough for the checks' tiny data (few features, few samples).
 TINY_PARAMS = {
@@ -32,57 +33,11 @@ TINY_PARAMS = {
 HASHERS = [LSH, PCAH, ITQ, SpectralHashing]
 SEARCHERS = [HammingNeighbors]
 
-# HammingNeighbors searches packed uint8 codes. The common checks feed it
-# real-valued (often negative, non-integer) arrays, which it rejects with a
-# ValueError instead of silently rounding them: these checks cannot apply.
-_CODES_ONLY = (
-    "HammingNeighbors takes packed uint8 codes; the check feeds real-valued "
-    "features, which are rejected by design"
-)
-
-
-# The checks that feed HammingNeighbors real-valued data. Each of them is run
-# again, and must pass, on ``make_pipeline(LSH(), HammingNeighbors())`` below,
-# where the hasher turns the checks' data into codes.
-HAMMING_XFAIL = [
-    "check_fit_score_takes_y",
-    "check_estimators_overwrite_params",
-    "check_dont_overwrite_parameters",
-    "check_estimators_fit_returns_self",
-    "check_readonly_memmap_input",
-    "check_n_features_in_after_fitting",
-    "check_positive_only_tag_during_fit",
-    "check_estimators_dtypes",
-    "check_dtype_object",
-    "check_pipeline_consistency",
-    "check_estimators_nan_inf",
-    "check_estimators_pickle",
-    "check_estimators_pickle(readonly_memmap=True)",
-    "check_f_contiguous_array_estimator",
-    "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance",
-    "check_fit2d_1sample",
-    "check_fit2d_1feature",
-    "check_dict_unchanged",
-    "check_fit_idempotent",
-    "check_fit_check_is_fitted",
-    "check_n_features_in",
-    "check_fit2d_predict1d",
-]
-# Checks that fail for every scikit-learn Pipeline (its ``steps`` parameter holds
-# the fitted steps), whatever the steps are.
-PIPELINE_XFAIL = {
-    "check_estimators_overwrite_params": "Pipeline fits its steps in place",
-    "check_dont_overwrite_parameters": "Pipeline fits its steps in place",
-}
-
 
 def _expected_failed(estimator):
-    if isinstance(estimator, HammingNeighbors):
-        return {name: _CODES_ONLY for name in HAMMING_XFAIL}
-    if isinstance(estimator, Pipeline):
-        return PIPELINE_XFAIL
-    return {}
+    # One shared table: HammingNeighbors rejects the checks' real-valued data by
+    # design, and those checks must pass on make_pipeline(LSH(), ...) below.
+    return expected_failed_checks(estimator)
 
 
 def _instances(classes):
