@@ -115,8 +115,12 @@ def encode_torch(X, params):
 
 
 #: Inputs at most this dense (fraction of non-zeros) use the sparse product
-#: on CPU in :class:`_Encoder` (raw MNIST pixels: 0.19).
-SPARSE_DENSITY = 0.3
+#: on CPU in :class:`_Encoder`. SciPy's sparse product runs on one thread at a
+#: fraction of BLAS's speed: on an idle 2-core machine, raw MNIST pixels
+#: (density 0.19) took 0.495 s per evaluation sparse vs 0.400 s dense on one
+#: thread and 0.454 s vs 0.304 s on two (``bench_bdnn_mnist.py
+#: --time-evaluation``), so only much sparser inputs take that path.
+SPARSE_DENSITY = 0.05
 
 
 class _Encoder(torch.autograd.Function):

@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+import scipy.sparse
 
 torch = pytest.importorskip("torch")
 
@@ -102,13 +103,20 @@ def test_gradcheck_each_term():
     assert gc(lambda h, w: L.shbdnn_loss(h, B, y, [w]), (H, W))
 
 
+def test_sparse_copy_only_for_very_sparse_inputs():
+    X = np.zeros((100, 50), dtype=np.float32)
+    X[::10, ::10] = 1.0  # density 0.02
+    assert scipy.sparse.issparse(sparse_copy(X, "cpu"))
+    X[:, :10] = 1.0  # density 0.2, like MNIST pixels: dense BLAS is faster
+    assert sparse_copy(X, "cpu") is None
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 def test_fast_encoder_matches_autograd(sparse):
     # hand-written backward (dense and sparse-input products) == autograd
     X = _rand(30, 7, seed=3)
     X = torch.where(X > 0.5, X, 0.0)  # sparse-ish, like pixels
-    Xs = sparse_copy(X.numpy(), "cpu") if sparse else None
-    assert (Xs is not None) == sparse
+    Xs = scipy.sparse.csr_matrix(X.numpy()) if sparse else None
     params = [
         _rand(*s, seed=10 + i).requires_grad_()
         for i, s in enumerate([(6, 7), (6,), (5, 6), (5,), (4, 5), (4,)])
