@@ -119,6 +119,8 @@ def run_tables(args):
         for name, make in {**unsup, **sup}.items():
             if name in sup and args.skip_sup:
                 continue
+            if args.methods and name not in args.methods:
+                continue
             t0 = time.perf_counter()
             est = make(b).fit(Xtr, ytr if name in sup else None)
             t_fit = time.perf_counter() - t0
@@ -311,6 +313,12 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--verbose", type=int, default=0)
     p.add_argument("--skip-sup", action="store_true")
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        default=None,
+        help="only these rows (UH-BDNN ITQ PCAH SH LSH SH-BDNN SDH)",
+    )
     p.add_argument("--time-only", action="store_true")
     p.add_argument("--time-lbfgs-iter", type=int, default=400)
     p.add_argument("--time-max-iter", type=int, default=20)
