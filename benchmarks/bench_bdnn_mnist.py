@@ -37,7 +37,9 @@ def data_home():
     return str(Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
 
-def load(n_train, n_query, seed):
+def load(n_train, n_query, seed, dataset="mnist", gist_cache=None):
+    if dataset == "cifar10-gist":
+        return load_cifar10_gist(n_train, n_query, seed, gist_cache)
     from skhash.datasets import load_mnist
 
     Xtr, ytr = load_mnist("train", data_home=data_home(), return_X_y=True)
@@ -47,6 +49,10 @@ def load(n_train, n_query, seed):
     # demo, uses features as given) out of sigmoid saturation.
     Xtr = Xtr.reshape(len(Xtr), -1).astype(np.float32) / 255
     Xte = Xte.reshape(len(Xte), -1).astype(np.float32) / 255
+    return _subsample(Xtr, ytr, Xte, yte, n_train, n_query, seed)
+
+
+def _subsample(Xtr, ytr, Xte, yte, n_train, n_query, seed):
     rng = np.random.default_rng(seed)
     if n_train < len(Xtr):
         i = np.sort(rng.choice(len(Xtr), n_train, replace=False))
@@ -55,6 +61,30 @@ def load(n_train, n_query, seed):
         i = np.sort(rng.choice(len(Xte), n_query, replace=False))
         Xte, yte = Xte[i], yte[i]
     return Xtr, ytr, Xte, yte
+
+
+def load_cifar10_gist(n_train, n_query, seed, cache):
+    """CIFAR-10 GIST-512 of the JPEG copy: 50,000 training, 10,000 test rows.
+
+    UH-BDNN's second dataset (the paper used 320-D GIST of the original
+    images; ours is :class:`skhash.features.GIST`'s 512-D descriptor of the
+    JPEG q75 copy). ``cache`` is a ``.npy`` of the 60,000 descriptors in
+    ``load_cifar10("all", source="jpeg")`` order, computed when missing.
+    """
+    from skhash.datasets import load_cifar10
+    from skhash.features import GIST
+
+    data = load_cifar10("all", source="jpeg", data_home=data_home())
+    if cache is not None and Path(cache).is_file():
+        X = np.load(cache)
+    else:
+        X = GIST().fit_transform(data.images)
+        if cache is not None:
+            np.save(cache, X)
+    X = X.astype(np.float32)
+    train = data.split == "train"
+    y = data.target
+    return _subsample(X[train], y[train], X[~train], y[~train], n_train, n_query, seed)
 
 
 def scores(codes_q, codes_db, *, gt=None, y_q=None, y_db=None, chunk=250):
@@ -89,9 +119,11 @@ def run_tables(args):
     from skhash.linear._sdh import SDH
 
     torch.set_num_threads(args.threads)
-    Xtr, ytr, Xte, yte = load(args.n_train, args.n_query, args.seed)
+    Xtr, ytr, Xte, yte = load(
+        args.n_train, args.n_query, args.seed, args.dataset, args.gist_cache
+    )
     print(
-        f"MNIST: {len(Xtr)} training = database, {len(Xte)} queries, "
+        f"{args.dataset}: {len(Xtr)} training = database, {len(Xte)} queries, "
         f"K={args.k} Euclidean neighbours; torch threads {args.threads}",
         flush=True,
     )
@@ -301,6 +333,12 @@ def compare_solvers(args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dataset", default="mnist", choices=["mnist", "cifar10-gist"])
+    p.add_argument(
+        "--gist-cache",
+        default=None,
+        help="cifar10-gist: .npy of the 60,000 GIST-512 rows (made when missing)",
+    )
     p.add_argument("--n-train", type=int, default=60000)
     p.add_argument("--n-query", type=int, default=10000)
     p.add_argument("--bits", type=int, nargs="+", default=[8, 16, 24, 32])
