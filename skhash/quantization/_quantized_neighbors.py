@@ -4,6 +4,8 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -25,12 +27,22 @@ class QuantizedNeighbors(MetaEstimatorMixin, BaseEstimator):
     each query (as ``HammingNeighbors.score``), so a ``QuantizedNeighbors``
     can be grid-searched over ``quantizer__n_bits`` with no ``scoring``.
 
+    To train the quantizer on one set and index another (the retrieval
+    protocols: train on a sample, search a larger database), fit the quantizer
+    yourself and pass it wrapped in :class:`sklearn.frozen.FrozenEstimator`:
+    ``fit(X_database)`` then only encodes the database, and ``clone`` keeps the
+    fitted quantizer (scikit-learn's convention for pre-fitted estimators in
+    meta-estimators, which replaced ``prefit`` parameters).
+
     Parameters
     ----------
     quantizer : estimator, default=None
         An unfitted quantizer with ``fit``, ``transform`` and
-        ``distance_tables`` (a :class:`~skhash.base.BaseQuantizer`). None means
-        ``PQ()`` (32 bits, 256 codewords per subspace).
+        ``distance_tables`` (a :class:`~skhash.base.BaseQuantizer`), fitted
+        (on a clone) on the database by ``fit``; or a fitted quantizer wrapped
+        in :class:`sklearn.frozen.FrozenEstimator`, which ``fit`` uses as it is
+        (trained elsewhere, only encoding the database). None means ``PQ()``
+        (32 bits, 256 codewords per subspace).
     n_neighbors : int, default=10
         Number of neighbours of ``kneighbors`` and ``predict``.
     algorithm : {"auto", "numba", "numpy"}, default="auto"
@@ -75,6 +87,15 @@ class QuantizedNeighbors(MetaEstimatorMixin, BaseEstimator):
     >>> dist, ind = nn.kneighbors(X[:2])
     >>> dist.shape, ind.dtype, nn.codes_.shape
     ((2, 3), dtype('int64'), (300, 2))
+
+    Train the quantizer on 100 vectors, index the other 200:
+
+    >>> from sklearn.frozen import FrozenEstimator
+    >>> pq = PQ(n_bits=8, n_clusters=16, random_state=0).fit(X[:100])
+    >>> nn = QuantizedNeighbors(FrozenEstimator(pq), n_neighbors=3)
+    >>> nn = nn.fit(X[100:], y[100:])
+    >>> nn.codes_.shape, bool((nn.codes_ == pq.transform(X[100:])).all())
+    ((200, 2), True)
     """
 
     _parameter_constraints: dict = {
@@ -92,10 +113,14 @@ class QuantizedNeighbors(MetaEstimatorMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Fit the quantizer on the database and store its codes.
 
+        A quantizer wrapped in :class:`sklearn.frozen.FrozenEstimator` is not
+        refitted: ``fit`` only encodes ``X`` with it.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Database vectors (also the quantizer's training set).
+            Database vectors (also the quantizer's training set, unless the
+            quantizer is frozen).
         y : array-like of shape (n_samples,) or (n_samples, n_labels), default=None
             Database labels, for ``score`` and ``predict`` (and for supervised
             quantizers).
@@ -109,7 +134,14 @@ class QuantizedNeighbors(MetaEstimatorMixin, BaseEstimator):
 
             quantizer = PQ()
         else:
-            quantizer = clone(self.quantizer)
+            quantizer = clone(self.quantizer)  # a FrozenEstimator is kept as is
+            if isinstance(quantizer, FrozenEstimator) and not _fitted(quantizer):
+                raise NotFittedError(
+                    "quantizer is a FrozenEstimator around an unfitted "
+                    f"{type(quantizer.estimator).__name__}: fit it first, e.g. "
+                    "FrozenEstimator(PQ().fit(X_train)), or pass the quantizer "
+                    "unwrapped to fit it on the database."
+                )
         self.quantizer_ = quantizer.fit(X, y)
         self.codes_ = np.ascontiguousarray(self.quantizer_.transform(X), np.uint8)
         self.n_samples_fit_ = self.codes_.shape[0]
@@ -225,6 +257,14 @@ class QuantizedNeighbors(MetaEstimatorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+def _fitted(estimator):
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True
 
 
 def _vote(y, ind):

@@ -168,3 +168,48 @@ def test_numba_adc_query_groups_match_numpy(group):
     d, i = pq_numba.adc_topk(T, np.ascontiguousarray(codes.T), 25, group)
     np.testing.assert_array_equal(i, i_ref)
     np.testing.assert_array_equal(d, d_ref)
+
+
+@pytest.mark.parametrize("cls", [PQ, OPQ])
+def test_frozen_quantizer_indexes_another_set(data, cls):
+    # Train on 200 vectors, index the other 300: the frozen quantizer is used
+    # as it is (not refitted on the database), the codes are its transform.
+    from sklearn.base import clone
+    from sklearn.frozen import FrozenEstimator
+
+    X, y = data
+    params = dict(n_bits=8, n_clusters=16, random_state=0)
+    if cls is OPQ:
+        params["max_iter"] = 2
+    q = cls(**params).fit(X[:200])
+    nn = QuantizedNeighbors(FrozenEstimator(q), n_neighbors=5, algorithm="numpy")
+    nn.fit(X[200:], y[200:])
+    np.testing.assert_array_equal(nn.codes_, q.transform(X[200:]))
+    assert nn.quantizer_.estimator is q
+    assert nn.n_samples_fit_ == 300 and nn.n_features_in_ == 8
+    dist, ind = nn.kneighbors(X[:20])
+    d_ref, i_ref = _naive_knn(_naive(q.distance_tables(X[:20]), nn.codes_), 5)
+    np.testing.assert_array_equal(ind, i_ref)
+    np.testing.assert_array_equal(dist, d_ref)
+    assert 0 < nn.score(X[:20], y[:20]) <= 1
+    # unfrozen, the same quantizer is refitted on the database: other codebooks
+    refit = QuantizedNeighbors(clone(q), n_neighbors=5).fit(X[200:])
+    assert not all(
+        np.array_equal(a, b)
+        for a, b in zip(refit.quantizer_.codebooks_, q.codebooks_, strict=True)
+    )
+    # clone keeps the fitted quantizer; pickling keeps the search
+    again = clone(nn).fit(X[200:], y[200:])
+    np.testing.assert_array_equal(again.kneighbors(X[:20])[1], ind)
+    restored = pickle.loads(pickle.dumps(nn))
+    np.testing.assert_array_equal(restored.kneighbors(X[:20])[1], ind)
+
+
+def test_frozen_unfitted_quantizer_error(data):
+    from sklearn.exceptions import NotFittedError
+    from sklearn.frozen import FrozenEstimator
+
+    X, _ = data
+    nn = QuantizedNeighbors(FrozenEstimator(PQ(n_bits=8, n_clusters=16)))
+    with pytest.raises(NotFittedError, match="quantizer is a FrozenEstimator"):
+        nn.fit(X)
