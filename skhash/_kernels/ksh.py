@@ -4,6 +4,14 @@ Samples are rows. ``K`` is the ``(l, m)`` matrix of *centred* kernel features
 of the ``l`` labelled samples to ``m`` anchors; ``R`` is the ``(l, l)``
 residue ``L S - sum_{t<k} h_t h_t^T`` of the code inner-product fit, with
 ``S`` the +-1 pairwise label matrix. Bit ``k`` is ``h_k = sgn(K a_k)``.
+
+The residue is only ever used through products (``R p``, ``K^T R K``,
+``h^T R h``, ``||R||_F``). For single-label data ``S = 2 Y Y^T - 1 1^T``
+(``Y`` the one-hot labels), so ``R = P Q^T`` with ``P = [2L Y, -L 1, -H]`` and
+``Q = [Y, 1, H]`` (``H`` the bits learned so far) has rank at most
+``n_classes + 1 + k``: :class:`LowRankResidue` applies it in ``O(l (c + k))``
+instead of the ``O(l^2)`` of the dense :class:`DenseResidue` (same values up
+to rounding).
 """
 
 import numpy as np
@@ -30,13 +38,77 @@ def phi(z):
     return np.tanh(0.5 * z)
 
 
+class DenseResidue:
+    """The residue ``R`` as a dense symmetric ``(l, l)`` matrix (any labels)."""
+
+    def __init__(self, R):
+        self.R = np.array(R, dtype=np.float64)
+
+    def matvec(self, p):
+        return self.R @ p
+
+    def sandwich(self, K):
+        """``K^T R K``."""
+        return K.T @ self.R @ K
+
+    def subtract(self, h):
+        """``R <- R - h h^T``."""
+        self.R -= np.outer(h, h)
+
+    def frobenius2(self):
+        return float(np.sum(self.R * self.R))
+
+
+class LowRankResidue:
+    """The residue of single-label data as ``R = P Q^T`` (see the module doc).
+
+    Parameters
+    ----------
+    Y : ndarray of shape (l, c)
+        One-hot labels (exactly one 1 per row), so ``S = 2 Y Y^T - 1``.
+    scale : float
+        ``L``, the code length that scales ``S``.
+    """
+
+    def __init__(self, Y, scale):
+        Y = np.asarray(Y, dtype=np.float64)
+        one = np.ones((Y.shape[0], 1))
+        self.P = np.hstack([2.0 * scale * Y, -scale * one])
+        self.Q = np.hstack([Y, one])
+
+    def matvec(self, p):
+        return self.P @ (self.Q.T @ p)
+
+    def sandwich(self, K):
+        """``K^T R K = (K^T P)(Q^T K)``."""
+        return (K.T @ self.P) @ (self.Q.T @ K)
+
+    def subtract(self, h):
+        """``R <- R - h h^T``: one more column in ``P`` and ``Q``."""
+        h = np.asarray(h, dtype=np.float64)[:, None]
+        self.P = np.hstack([self.P, -h])
+        self.Q = np.hstack([self.Q, h])
+
+    def frobenius2(self):
+        """``||P Q^T||_F^2 = sum((P^T P) * (Q^T Q))``."""
+        return float(np.sum((self.P.T @ self.P) * (self.Q.T @ self.Q)))
+
+
+def _as_residue(R):
+    if isinstance(R, DenseResidue | LowRankResidue):
+        return R
+    return DenseResidue(R)
+
+
 def smoothed_cost(a, K, R):
     """``-phi(K a)^T R phi(K a)`` and its gradient with respect to ``a``.
 
-    Uses ``phi'(z) = (1 - phi(z)^2) / 2`` and the symmetry of ``R``.
+    Uses ``phi'(z) = (1 - phi(z)^2) / 2`` and the symmetry of ``R`` (an
+    ``(l, l)`` array or a residue object).
     """
+    R = _as_residue(R)
     p = phi(K @ a)
-    Rp = R @ p
+    Rp = R.matvec(p)
     f = -float(p @ Rp)
     grad = -K.T @ (Rp * (1.0 - p * p))
     return f, grad
@@ -44,7 +116,7 @@ def smoothed_cost(a, K, R):
 
 def discrete_cost(h, R):
     """``-h^T R h`` for a +-1 vector ``h``: the bit's share of the fit error."""
-    return -float(h @ (R @ h))
+    return -float(h @ _as_residue(R).matvec(h))
 
 
 def sgn(z):
@@ -63,7 +135,7 @@ def spectral_projection(K, R, ridge=1e-10):
     G = K.T @ K
     G = 0.5 * (G + G.T)
     G[np.diag_indices_from(G)] += ridge * max(float(np.trace(G)) / len(G), 1.0)
-    M = K.T @ R @ K
+    M = _as_residue(R).sandwich(K)
     M = 0.5 * (M + M.T)
     m = len(G)
     _, vecs = scipy.linalg.eigh(M, G, subset_by_index=[m - 1, m - 1])
@@ -75,15 +147,16 @@ def spectral_projection(K, R, ridge=1e-10):
     return a
 
 
-def greedy_ksh(K, S, n_bits, max_iter=500, verbose=0):
+def greedy_ksh(K, S, n_bits, max_iter=500, verbose=0, labels=None):
     """Learn the KSH projections bit by bit.
 
     Parameters
     ----------
     K : ndarray, shape (l, m)
         Centred kernel features of the labelled samples.
-    S : ndarray, shape (l, l)
-        Pairwise labels, +1 similar, -1 dissimilar.
+    S : ndarray, shape (l, l) or None
+        Pairwise labels, +1 similar, -1 dissimilar. Ignored when ``labels``
+        is given.
     n_bits : int
         Code length ``L``.
     max_iter : int
@@ -91,6 +164,10 @@ def greedy_ksh(K, S, n_bits, max_iter=500, verbose=0):
         spectral solution).
     verbose : int
         Print the fit error after each bit when > 0.
+    labels : ndarray, shape (l, c), default=None
+        One-hot labels of single-label data (``S = 2 Y Y^T - 1``): the
+        residue is then kept in low-rank form (:class:`LowRankResidue`),
+        ``O(l (c + L))`` per product instead of ``O(l^2)``.
 
     Returns
     -------
@@ -103,7 +180,10 @@ def greedy_ksh(K, S, n_bits, max_iter=500, verbose=0):
         Gradient-descent iterations run for each bit.
     """
     L = int(n_bits)
-    R = L * np.asarray(S, dtype=np.float64)
+    if labels is not None:
+        R = LowRankResidue(labels, L)
+    else:
+        R = DenseResidue(L * np.asarray(S, dtype=np.float64))
     A = np.zeros((K.shape[1], L))
     losses, n_iters = [], []
     for k in range(L):
@@ -127,8 +207,8 @@ def greedy_ksh(K, S, n_bits, max_iter=500, verbose=0):
                 best_a, best_cost = res.x, cost1
         A[:, k] = best_a
         h = sgn(K @ best_a)
-        R -= np.outer(h, h)
-        losses.append(float(np.sum(R * R)))
+        R.subtract(h)
+        losses.append(R.frobenius2())
         if verbose > 0:
             print(f"KSH bit {k + 1}/{L}: fit error {losses[-1]:.6g}")
     return A, losses, n_iters

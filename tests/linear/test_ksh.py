@@ -84,6 +84,42 @@ def test_greedy_loss_curve_is_the_fit_error():
     assert losses[-1] < np.sum((6 * S) ** 2)
 
 
+def test_low_rank_residue_equals_the_dense_one():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 4, size=50)
+    Y = np.eye(4)[y]
+    S = pairwise_label_signs(y)
+    np.testing.assert_array_equal(S, 2 * Y @ Y.T - 1)
+    dense, low = _ksh.DenseResidue(7 * S), _ksh.LowRankResidue(Y, 7)
+    K = rng.normal(size=(50, 6))
+    for _ in range(3):
+        p = rng.normal(size=50)
+        np.testing.assert_allclose(low.matvec(p), dense.matvec(p), atol=1e-9)
+        np.testing.assert_allclose(low.sandwich(K), dense.sandwich(K), atol=1e-8)
+        assert low.frobenius2() == pytest.approx(dense.frobenius2(), rel=1e-12)
+        h = np.where(rng.normal(size=50) >= 0, 1.0, -1.0)
+        dense.subtract(h)
+        low.subtract(h)
+    np.testing.assert_allclose(low.P @ low.Q.T, dense.R, atol=1e-9)
+
+
+def test_greedy_low_rank_path_matches_dense_path():
+    X, y = _blobs(n=90)
+    K = _ksh.kernel_features(X, X[:12], 3.0)
+    K -= K.mean(axis=0)
+    S = pairwise_label_signs(y)
+    Y = np.eye(4)[y]
+    # spectral only: the same bits (up to rounding of the eigenvectors)
+    A0, l0, _ = _ksh.greedy_ksh(K, S, 5, max_iter=0)
+    A1, l1, _ = _ksh.greedy_ksh(K, None, 5, max_iter=0, labels=Y)
+    np.testing.assert_array_equal(K @ A0 >= 0, K @ A1 >= 0)
+    np.testing.assert_allclose(l0, l1, rtol=1e-12)
+    # with the refinement the fit error agrees too
+    _, l0, _ = _ksh.greedy_ksh(K, S, 5, max_iter=30)
+    _, l1, _ = _ksh.greedy_ksh(K, None, 5, max_iter=30, labels=Y)
+    np.testing.assert_allclose(l0, l1, rtol=1e-6)
+
+
 def test_pairwise_label_signs_multilabel():
     Y = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 1]])
     np.testing.assert_array_equal(
