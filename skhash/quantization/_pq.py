@@ -68,9 +68,12 @@ class PQ(BaseQuantizer):
     width by one feature (as ``numpy.array_split``), where the paper and faiss
     require equal widths; with equal widths this is the paper's split. So
     784-dimensional MNIST vectors can be quantized at 24 bits (3 subspaces).
-    Empty clusters are re-seeded on the training point farthest from its
-    codeword. The codes are codeword indices, not bits: search them with
-    :class:`QuantizedNeighbors`, never with ``HammingNeighbors``.
+    Empty clusters are re-seeded by splitting a cluster drawn with
+    probability proportional to its squared error into two perturbed copies
+    (faiss's rule, which draws by size instead), so clusters of identical
+    sub-vectors (constant border pixels) are never split. The codes are
+    codeword indices, not bits: search them with :class:`QuantizedNeighbors`,
+    never with ``HammingNeighbors``.
 
     References
     ----------
