@@ -27,6 +27,7 @@ One JSON line is printed per result, then the table. Example::
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -34,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.frozen import FrozenEstimator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -73,15 +75,9 @@ def make(method, n_bits, args):
 
 def map_quantizer(est, X_q, y_q, X_db, y_db):
     """mAP of ADC/AQD ranking; ``est`` is fitted on the training set only."""
-    nn = QuantizedNeighbors(est)
-    # QuantizedNeighbors.fit would fit the quantizer on the database; the
-    # protocol trains on the 5,000 training images, so index the database
-    # with the already fitted quantizer.
-    nn.quantizer_ = est
-    nn.codes_ = np.ascontiguousarray(est.transform(X_db), np.uint8)
-    nn.n_samples_fit_ = len(nn.codes_)
-    nn.n_features_in_ = est.n_features_in_
-    nn._fit_y = np.asarray(y_db)
+    # The protocol trains on the 5,000 training images: the frozen quantizer
+    # only encodes the database.
+    nn = QuantizedNeighbors(FrozenEstimator(est)).fit(X_db, y_db)
     return float(nn.score(X_q, y_q))
 
 
@@ -90,12 +86,113 @@ def map_hasher(est, X_q, y_q, X_db, y_db):
     return float(nn.score(est.transform(X_q), y_q))
 
 
+def _fit_score(method, est, Xtr, ytr, Xq, yq, Xdb, ydb, args):
+    t0 = time.perf_counter()
+    if method in QUANTIZERS or method in DEEP_HASHERS:
+        est.fit(Xtr, ytr)
+    else:
+        est.fit(Xtr)
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    score = map_quantizer if method in QUANTIZERS else map_hasher
+    m = score(est, Xq, yq, Xdb, ydb)
+    return m, round(fit_s, 1), round(time.perf_counter() - t0, 1)
+
+
+def run_cifar10(args):
+    """CIFAR-10 (JPEG q75 copy), ``cifar10-dnnh`` split: DQN through the small
+    CNN of DSH (:class:`~skhash.deep.DSHConvNet`) on the images; PQ, OPQ, ITQ,
+    LSH on GIST-512 features (``--gist-cache``) and on raw pixels."""
+    from skhash.datasets import load_cifar10
+    from skhash.deep import DQN, DSHConvNet
+
+    data = load_cifar10("all", data_home=args.data_home)
+    y = np.asarray(data.target)
+    split = retrieval_split(y, protocol="cifar10-dnnh", random_state=0)
+    parts = {"train": split.train, "query": split.query, "database": split.database}
+    print(
+        f"# cifar10: {len(split.query)} queries, {len(split.train)} training, "
+        f"{len(split.database)} database",
+        flush=True,
+    )
+    X = data.images.transpose(0, 3, 1, 2).reshape(len(y), -1)  # flat CHW rows
+    feats = {}
+    if "DQN" in args.methods:
+        # bench_deep.py's preparation: training-mean image subtracted, / 255
+        mean = X[split.train].astype(np.float32).mean(axis=0)
+        feats["images"] = {
+            k: (X[v].astype(np.float32) - mean) / 255.0 for k, v in parts.items()
+        }
+    shallow = [m for m in args.methods if m != "DQN"]
+    if shallow and "gist" in args.cifar_features:
+        G = np.load(Path(args.gist_cache) / "cifar10_jpeg_gist512.npy")
+        feats["gist"] = {k: G[v].astype(np.float32) for k, v in parts.items()}
+    if shallow and "pixels" in args.cifar_features:
+        feats["pixels"] = {k: X[v].astype(np.float32) / 255.0 for k, v in parts.items()}
+    rows = []
+    for n_bits in args.bits:
+        for method in args.methods:
+            if method == "DQN":
+                if args.threads:
+                    torch.set_num_threads(args.threads)
+                est = DQN(
+                    n_bits=n_bits,
+                    bottleneck=args.bottleneck,
+                    backbone=DSHConvNet(),
+                    input_shape=(3, 32, 32),
+                    max_epochs=args.cnn_epochs,
+                    lr=args.lr,
+                    batch_size=64,
+                    random_state=0,
+                )
+                on = ["images"]
+            else:
+                est = None
+                on = [
+                    f
+                    for f in args.cifar_features
+                    if f in feats and (f != "pixels" or method in args.pixels_methods)
+                ]
+            for feat in on:
+                if est is None or feat != on[0]:
+                    est = make(method, n_bits, args)
+                F = feats[feat]
+                m, fit_s, eval_s = _fit_score(
+                    method,
+                    est,
+                    F["train"],
+                    y[split.train],
+                    F["query"],
+                    y[split.query],
+                    F["database"],
+                    y[split.database],
+                    args,
+                )
+                row = dict(
+                    dataset="cifar10",
+                    bits=n_bits,
+                    method=method,
+                    input="CNN on images" if method == "DQN" else feat,
+                    search="ADC" if method in QUANTIZERS else "Hamming",
+                    mAP=m,
+                    fit_s=fit_s,
+                    eval_s=eval_s,
+                    load=round(os.getloadavg()[0], 1),
+                )
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    return rows
+
+
 def run(args):
     if args.threads:
         torch.set_num_threads(args.threads)
     loaders = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
     rows = []
     for name in args.datasets:
+        if name == "cifar10":
+            rows += run_cifar10(args)
+            continue
         data = loaders[name](subset="all", data_home=args.data_home)
         X = data.data.reshape(len(data.data), -1).astype(np.float32) / 255.0
         y = np.asarray(data.target)
@@ -110,23 +207,19 @@ def run(args):
         for n_bits in args.bits:
             for method in args.methods:
                 est = make(method, n_bits, args)
-                t0 = time.perf_counter()
-                if method in QUANTIZERS or method in DEEP_HASHERS:
-                    est.fit(Xtr, ytr)
-                else:
-                    est.fit(Xtr)
-                fit_s = time.perf_counter() - t0
-                t0 = time.perf_counter()
-                score = map_quantizer if method in QUANTIZERS else map_hasher
-                m = score(est, Xq, yq, Xdb, ydb)
+                m, fit_s, eval_s = _fit_score(
+                    method, est, Xtr, ytr, Xq, yq, Xdb, ydb, args
+                )
                 row = dict(
                     dataset=name,
                     bits=n_bits,
                     method=method,
+                    input="pixels",
                     search="ADC" if method in QUANTIZERS else "Hamming",
                     mAP=m,
-                    fit_s=round(fit_s, 1),
-                    eval_s=round(time.perf_counter() - t0, 1),
+                    fit_s=fit_s,
+                    eval_s=eval_s,
+                    load=round(os.getloadavg()[0], 1),
                 )
                 rows.append(row)
                 print(json.dumps(row), flush=True)
@@ -144,6 +237,28 @@ def main(argv=None):
     p.add_argument("--hidden", nargs="+", type=int, default=[256])
     p.add_argument("--bottleneck", type=int, default=300)
     p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p.add_argument(
+        "--cnn-epochs", type=int, default=4, help="DQN epochs on CIFAR-10 (CNN)"
+    )
+    p.add_argument(
+        "--cifar-features",
+        nargs="+",
+        default=["gist", "pixels"],
+        help="inputs of the shallow methods on CIFAR-10",
+    )
+    p.add_argument(
+        "--pixels-methods",
+        nargs="+",
+        default=["PQ", "ITQ", "LSH"],
+        help="shallow methods also run on CIFAR-10 pixels (OPQ left out by "
+        "default: 3072-d Procrustes SVDs)",
+    )
+    p.add_argument(
+        "--gist-cache",
+        default="/tmp/gist",
+        help="folder of cifar10_jpeg_gist512.npy (bench_cifar10_gist_baselines.py "
+        "--cache)",
+    )
     args = p.parse_args(argv)
     print(
         f"python {platform.python_version()}, numpy {np.__version__}, torch "
@@ -153,7 +268,7 @@ def main(argv=None):
     rows = run(args)
     print_table(
         rows,
-        ["dataset", "bits", "method", "search", "mAP", "fit_s", "eval_s"],
+        ["dataset", "bits", "method", "input", "search", "mAP", "fit_s", "eval_s"],
         title="mAP (label ground truth, full ranking)",
     )
 
