@@ -531,6 +531,7 @@ def dh_loss(
     orthogonality_weight=1e-3,
     weight_decay=1e-3,
     center=True,
+    n_samples=None,
 ):
     r"""Deep Hashing (DH, unsupervised) objective of Liong et al.
 
@@ -563,22 +564,31 @@ def dh_loss(
         \mu^T` (:math:`\mu` the batch mean), i.e. the variance of the codes
         that the paper's term stands for; ``False``: the uncentred trace as
         written.
+    n_samples : int, default=None
+        The paper's :math:`N`, the number of training samples of the
+        full-batch objective. ``None``: the batch size ``n``.
 
     Returns
     -------
     loss : scalar Tensor
-        :math:`J / N`: the objective above evaluated on the batch (``N`` = batch
-        size), divided by ``N``.
+        :math:`J / N` estimated on the batch: the mean quantisation loss of
+        the ``n`` batch samples, minus :math:`\lambda_1 / (2N)` times their
+        mean squared (centred) code norm, plus the weight terms divided by
+        :math:`N`. With ``n_samples=None`` (:math:`N = n`) this is exactly the
+        objective of the batch divided by ``n``.
 
     Notes
     -----
     :math:`B = \operatorname{sign}(H)` (bit = 1 where ``H >= 0``) is recomputed
     from the current outputs and treated as a constant, as in the paper's
     back-propagation. The paper's :math:`N` is the training-set size (its
-    gradient descent is full batch); on a mini-batch it is the batch size, and
-    the whole objective is divided by :math:`N` so that the learning rate does
-    not depend on it. The paper writes the variance term as
-    :math:`\operatorname{tr}(H H^T) / N` and calls it the variance of the
+    gradient descent is full batch): the quantisation term is a *sum* over
+    the samples while the variance term is a *mean*, so the weight of the
+    variance (and of the weight terms) relative to one sample's quantisation
+    loss is :math:`\lambda / N`. Pass ``n_samples`` = the training-set size to
+    keep that balance on mini-batches; ``None`` uses the batch size (a
+    variance term :math:`N / n` times stronger). The paper writes the variance
+    term as :math:`\operatorname{tr}(H H^T) / N` and calls it the variance of the
     codes, which it is only for zero-mean outputs. Uncentred, it is maximised
     by giving *every* sample the same saturated code, so the trained bits
     become constant (measured: 0.0066 mAP on MNIST, i.e. a useless ranking);
@@ -599,19 +609,24 @@ def dh_loss(
     torch.Size([])
     """
     n = relaxed.shape[0]
+    N = n if n_samples is None else n_samples
     B = torch.where(relaxed >= 0, 1.0, -1.0).to(relaxed.dtype).detach()
-    quant = 0.5 * ((B - relaxed) ** 2).sum()
+    quant = 0.5 * ((B - relaxed) ** 2).sum() / n
     centred = relaxed - relaxed.mean(dim=0, keepdim=True) if center else relaxed
     variance = (centred * centred).sum() / (2.0 * n)
-    J = quant - variance_weight * variance
+    loss = quant - variance_weight / N * variance
     if len(weights) or len(biases):
-        J = J + dh_weight_penalty(
-            weights,
-            biases,
-            orthogonality_weight=orthogonality_weight,
-            weight_decay=weight_decay,
+        loss = (
+            loss
+            + dh_weight_penalty(
+                weights,
+                biases,
+                orthogonality_weight=orthogonality_weight,
+                weight_decay=weight_decay,
+            )
+            / N
         )
-    return J / n
+    return loss
 
 
 def dh_weight_penalty(weights, biases, *, orthogonality_weight, weight_decay):

@@ -14,17 +14,22 @@ from skhash.deep.losses import dh_loss, dh_weight_penalty  # noqa: E402
 pytestmark = pytest.mark.torch
 
 
-def _naive_dh(H, Ws, cs, l1, l2, l3, center=False):
-    """The paper's J with samples as columns, by explicit loops (float64)."""
-    Hm = H.T  # L x N
-    L, N = Hm.shape
+def _naive_dh(H, Ws, cs, l1, l2, l3, center=False, N=None):
+    """The paper's J / N with samples as columns, by explicit loops (float64).
+
+    ``N`` (default: the batch size n) is the paper's training-set size: the
+    quantisation term is the batch mean times N (its sum over N samples).
+    """
+    Hm = H.T  # L x n
+    L, n = Hm.shape
+    N = n if N is None else N
     Hv = Hm - Hm.mean(axis=1, keepdims=True) if center else Hm
     J = 0.0
     for k in range(L):
-        for i in range(N):
+        for i in range(n):
             b = 1.0 if Hm[k, i] >= 0 else -1.0
-            J += 0.5 * (b - Hm[k, i]) ** 2
-    J -= l1 / (2 * N) * np.trace(Hv @ Hv.T)
+            J += 0.5 * (b - Hm[k, i]) ** 2 * N / n
+    J -= l1 / (2 * N) * np.trace(Hv @ Hv.T) * N / n
     for W in Ws:
         G = W @ W.T if W.shape[0] <= W.shape[1] else W.T @ W  # the smaller Gram
         J += l2 / 2 * ((G - np.eye(G.shape[0])) ** 2).sum()
@@ -59,6 +64,18 @@ def test_dh_loss_matches_the_equation_and_gradcheck():
         center=False,
     )
     want = _naive_dh(H.numpy(), [W1.numpy()], [c1.numpy()], 3.0, 0.1, 0.2)
+    assert float(got) == pytest.approx(want, rel=1e-12)
+    # the full-batch objective of N = 50 training samples, estimated on 7
+    got = dh_loss(
+        H,
+        weights=[W1],
+        biases=[c1],
+        variance_weight=3.0,
+        orthogonality_weight=0.1,
+        weight_decay=0.2,
+        n_samples=50,
+    )
+    want = _naive_dh(H.numpy(), [W1.numpy()], [c1.numpy()], 3.0, 0.1, 0.2, True, 50)
     assert float(got) == pytest.approx(want, rel=1e-12)
     H.requires_grad_(True)
     W1.requires_grad_(True)
@@ -122,12 +139,53 @@ def test_dh_codes_on_digits_are_informative():
     deep = DH(**kw).fit(Xdb)
     # no constant bit (the collapsed codes had every bit constant)
     assert np.all((deep.bit_balance_ > 0.05) & (deep.bit_balance_ < 0.95))
+    # and not copies of one bit: from a random initialisation the three-layer
+    # net learns (nearly) one balanced bit 16 times (here: 2 distinct codes;
+    # on MNIST mean |corr| 1.00, 31 codes); DH's PCA start prevents the worst
+    # of it (measured here: mean |corr| 0.70, 86 codes)
+    bits = np.unpackbits(deep.transform(Xdb), axis=1)[:, :16].astype(float)
+    corr = np.abs(np.corrcoef(bits.T))[~np.eye(16, dtype=bool)]
+    n_codes = len(np.unique(deep.transform(Xdb), axis=0))
+    print(f"deep DH: mean |corr| {corr.mean():.3f}, {n_codes} distinct codes")
+    assert corr.mean() < 0.9 and n_codes > 40
     dh = DH(hidden_layer_sizes=(), orthogonality_weight=10.0, **kw).fit(Xdb)
     assert np.all((dh.bit_balance_ > 0.05) & (dh.bit_balance_ < 0.95))
     lsh = np.mean([mean_ap(LSH(n_bits=16, random_state=s).fit(Xdb)) for s in range(3)])
     got = mean_ap(dh)
     print(f"mAP DH 1-layer {got:.4f}, deep {mean_ap(deep):.4f}, LSH {lsh:.4f}")
     assert got > lsh + 0.03
+
+
+def test_dh_pca_initialisation_gives_pcah_codes():
+    """Untrained (lr ~ 0), DH's network passes the top principal coordinates
+    up through identity layers: its bits are PCAH's."""
+    from skhash import PCAH
+
+    X = _clusters(n=150, d=30)
+    dh = DH(n_bits=6, hidden_layer_sizes=(12, 8), lr=1e-12, max_epochs=1)
+    dh.fit(X)
+    pcah = PCAH(n_bits=6).fit(X.astype(np.float64))
+    np.testing.assert_array_equal(dh.transform(X), pcah.transform(X.astype(np.float64)))
+    layers = [m for m in dh.net_.module_.modules() if isinstance(m, torch.nn.Linear)]
+    W = [m.weight.detach().double().numpy() for m in layers]
+    # orthonormal rows everywhere (the orthogonality term is 0 at the start)
+    for w in W:
+        np.testing.assert_allclose(w @ w.T, np.eye(w.shape[0]), atol=1e-5)
+    # a wide last layer (8 -> 10 bits) starts with orthonormal columns
+    wide = DH(n_bits=10, hidden_layer_sizes=(12, 8), max_epochs=1, random_state=0)
+    w = [
+        m for m in wide.fit(X).net_.module_.modules() if isinstance(m, torch.nn.Linear)
+    ]
+    last = w[-1].weight.detach().double().numpy()
+    assert last.shape == (10, 8)
+    # (one epoch of training moves it a little)
+    np.testing.assert_allclose(last.T @ last, np.eye(8), atol=0.1)
+    # init="random" keeps torch's default initialisation (not orthonormal)
+    rnd = DH(n_bits=6, hidden_layer_sizes=(12, 8), init="random", lr=1e-12)
+    rnd.set_params(max_epochs=1, random_state=0).fit(X)
+    w0 = [m for m in rnd.net_.module_.modules() if isinstance(m, torch.nn.Linear)]
+    g = w0[0].weight.detach().double().numpy()
+    assert np.abs(g @ g.T - np.eye(12)).max() > 0.1
 
 
 def _clusters(n=200, d=10, seed=0):
@@ -170,6 +228,8 @@ def test_dh_bad_input():
         DH(variance_weight=-1.0).fit(X)
     with pytest.raises(ValueError, match="hidden_layer_sizes"):
         DH(hidden_layer_sizes=(0,), max_epochs=1).fit(X)
+    with pytest.raises(ValueError, match="init"):
+        DH(init="xavier").fit(X)
     dh = DH(n_bits=4, hidden_layer_sizes=(4,), max_epochs=1, random_state=0).fit(X)
     with pytest.raises(ValueError, match="features"):
         dh.transform(X[:, :3])
