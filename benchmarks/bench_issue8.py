@@ -17,18 +17,31 @@ Rankings are by Hamming distance, ties by database index; full-ranking mAP.
   class = relevant); the supervised methods see the labels of the training
   images only (KSH: 1,000 of them, the paper's lower setting, 300 anchors).
 
-Run: ``python benchmarks/bench_issue8.py [--parts ldph dh supervised]
-[--n-train 2000] [--data-home DIR]``
+* ``cifar10-gist`` (``--datasets``): the 60,000 CIFAR-10 images (JPEG
+  q75 re-encoded, ``load_cifar10("all", source="jpeg")``) as GIST-512
+  features read from ``--gist-cache`` (``cifar10_jpeg_gist512.npy``, written
+  by ``bench_cifar10_gist_baselines.py --cache``); 1,000 queries (100 per
+  class), the other 59,000 images are the database; both ground truths are
+  reported for the unsupervised parts.
+* ``--train-from train``: draw the ``--n-train`` training images from the
+  official training subset (MNIST / Fashion-MNIST: 60,000 images) instead of
+  the 9,000-image database, e.g. LDPH's demo size ``--n-train 20000``.
+
+Run: ``python benchmarks/bench_issue8.py [--parts ldph dh supervised subic]
+[--datasets mnist fashion cifar10-gist] [--n-train 2000] [--data-home DIR]``
 """
 
 import argparse
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 
 from skhash import ITQ, HammingNeighbors, SpectralHashing
 from skhash.datasets import (
     euclidean_ground_truth,
+    load_cifar10,
     load_fashion_mnist,
     load_mnist,
     retrieval_split,
@@ -46,9 +59,41 @@ def _ranking(h, Xq, Xdb):
     return ind
 
 
-def load(name, loader, data_home, seed, n_train):
+def _pixels(X):
+    return X.reshape(len(X), -1).astype(np.float64) / 255.0
+
+
+def load(name, loader, data_home, seed, n_train, train_from="database"):
     X, y = loader(subset="test", data_home=data_home, return_X_y=True)
-    X = X.reshape(len(X), -1).astype(np.float64) / 255.0
+    X = _pixels(X)
+    split = retrieval_split(
+        y, n_query_per_class=100, database="rest", random_state=seed
+    )
+    q, db = split.query, split.database
+    rng = np.random.default_rng(seed)
+    d = dict(name=name, X=X, y=y, q=q, db=db, metrics=("l2",))
+    if train_from == "train":
+        Xt, yt = loader(subset="train", data_home=data_home, return_X_y=True)
+        pick = np.sort(rng.choice(len(Xt), size=min(n_train, len(Xt)), replace=False))
+        d["X_train"], d["y_train"] = _pixels(Xt[pick]), yt[pick]
+    else:
+        train = np.sort(rng.choice(db, size=min(n_train, len(db)), replace=False))
+        d["X_train"], d["y_train"] = X[train], y[train]
+    gt = euclidean_ground_truth(X[q], X[db], 50)
+    d["yq_e"], d["ydb_e"] = neighbor_indicator(gt, len(db))
+    return d
+
+
+def load_cifar10_gist(data_home, cache, seed, n_train):
+    """CIFAR-10 GIST-512 (cached), 1,000 queries / 59,000 database."""
+    path = Path(cache) / "cifar10_jpeg_gist512.npy"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} not found: run benchmarks/bench_cifar10_gist_baselines.py "
+            f"--cache {cache} first (it computes and caches the GIST features)."
+        )
+    X = np.load(path).astype(np.float64)
+    y = load_cifar10("all", source="jpeg", data_home=data_home).target
     split = retrieval_split(
         y, n_query_per_class=100, database="rest", random_state=seed
     )
@@ -57,20 +102,38 @@ def load(name, loader, data_home, seed, n_train):
     train = np.sort(rng.choice(db, size=min(n_train, len(db)), replace=False))
     gt = euclidean_ground_truth(X[q], X[db], 50)
     yq_e, ydb_e = neighbor_indicator(gt, len(db))
-    return dict(name=name, X=X, y=y, q=q, db=db, train=train, yq_e=yq_e, ydb_e=ydb_e)
+    return dict(
+        name="CIFAR-10 GIST",
+        X=X,
+        y=y,
+        q=q,
+        db=db,
+        X_train=X[train],
+        y_train=y[train],
+        yq_e=yq_e,
+        ydb_e=ydb_e,
+        metrics=("l2", "label"),
+    )
+
+
+def _scores(d, ind, label=False):
+    out = {}
+    if not label and "l2" in d["metrics"]:
+        out["mAP L2@50"] = mean_average_precision(
+            d["yq_e"], d["ydb_e"], ind, protocol="full"
+        )
+    if label or "label" in d["metrics"]:
+        out["mAP label"] = mean_average_precision(
+            d["y"][d["q"]], d["y"][d["db"]], ind, protocol="full"
+        )
+    return out
 
 
 def _row(d, method, bits, h, fit_s, label=False):
     ind = _ranking(h, d["X"][d["q"]], d["X"][d["db"]])
     row = {"dataset": d["name"], "method": method, "bits": bits, "fit s": fit_s}
-    if label:
-        row["mAP label"] = mean_average_precision(
-            d["y"][d["q"]], d["y"][d["db"]], ind, protocol="full"
-        )
-    else:
-        row["mAP L2@50"] = mean_average_precision(
-            d["yq_e"], d["ydb_e"], ind, protocol="full"
-        )
+    row.update(_scores(d, ind, label))
+    row["load"] = os.getloadavg()[0]
     return row
 
 
@@ -80,14 +143,17 @@ def _fit(h, X, y=None):
     return h, time.perf_counter() - t0
 
 
-def part_ldph(d, bits_list, seed):
+REFERENCES = {"itq": ("ITQ", ITQ), "sh": ("SpectralHashing", SpectralHashing)}
+
+
+def part_ldph(d, bits_list, seed, refs=("itq", "sh")):
     from skhash.deep import LDPH
 
-    Xtr = d["X"][d["train"]]
+    Xtr = d["X_train"]
     rows = []
-    refs = [("ITQ", ITQ, bits_list), ("SpectralHashing", SpectralHashing, [32])]
-    for ref_name, ref_cls, ref_bits in refs:
-        for b in ref_bits:
+    for key in refs:
+        ref_name, ref_cls = REFERENCES[key]
+        for b in bits_list:
             kw = {"random_state": seed} if ref_cls is ITQ else {}
             ref, t_ref = _fit(ref_cls(n_bits=b, **kw), Xtr)
             rows.append(_row(d, ref_name, b, ref, t_ref))
@@ -98,31 +164,45 @@ def part_ldph(d, bits_list, seed):
 
 
 def part_dh(d, bits_list, seed):
+    """DH (the paper's defaults and PCA start) against ITQ and PCAH.
+
+    PCAH is DH's untrained network (its PCA / identity start gives PCAH's
+    bits); ``init=random`` is the previous, randomly started DH; the last
+    row adds a strong orthogonality weight (``lambda_2 / N`` = 5 per
+    sample at ``N`` = 2,000).
+    """
+    from skhash import PCAH
     from skhash.deep import DH
 
-    Xtr = d["X"][d["train"]]
+    Xtr = d["X_train"]
     rows = []
     for b in bits_list:
-        itq, t_itq = _fit(ITQ(n_bits=b, random_state=seed), Xtr)
-        rows.append(_row(d, "ITQ", b, itq, t_itq))
-        dh, t = _fit(DH(n_bits=b, max_epochs=30, random_state=seed), Xtr)
-        rows.append(_row(d, "DH", b, dh, t))
-        # one tanh layer, stronger orthogonality (see DH's Notes)
-        dh1 = DH(
-            n_bits=b,
-            hidden_layer_sizes=(),
-            orthogonality_weight=10.0,
-            max_epochs=30,
-            random_state=seed,
-        )
-        dh1, t = _fit(dh1, Xtr)
-        rows.append(_row(d, "DH 1-layer", b, dh1, t))
-        print_table(rows[-3:], list(rows[-1]), floatfmt="{:.4f}")
+        for name, h in [
+            ("ITQ", ITQ(n_bits=b, random_state=seed)),
+            ("PCAH", PCAH(n_bits=b)),
+            ("DH", DH(n_bits=b, max_epochs=30, random_state=seed)),
+            (
+                "DH init=random",
+                DH(n_bits=b, init="random", max_epochs=30, random_state=seed),
+            ),
+            (
+                "DH lambda2=1e4",
+                DH(
+                    n_bits=b,
+                    orthogonality_weight=1e4,
+                    max_epochs=30,
+                    random_state=seed,
+                ),
+            ),
+        ]:
+            h, t = _fit(h, Xtr)
+            rows.append(_row(d, name, b, h, t))
+            print_table(rows[-1:], list(rows[-1]), floatfmt="{:.4f}")
     return rows
 
 
 def part_supervised(d, bits_list, seed):
-    Xtr, ytr = d["X"][d["train"]], d["y"][d["train"]]
+    Xtr, ytr = d["X_train"], d["y_train"]
     rows = []
     for b in bits_list:
         for name, h, y in [
@@ -144,11 +224,22 @@ def _adc_ranking(q, Xq, Xdb):
     return np.argsort(dist, axis=1, kind="stable")
 
 
-def part_subic(d, bits_list, seed, steps=5000):
+DEEP_SUPERVISED = ("DSH", "HashNet", "DHN", "DNNH")
+
+
+def part_subic(d, bits_list, seed, steps=5000, deep=False):
+    """SuBiC vs PQ (and, with ``deep``, the deep supervised hashers).
+
+    Every deep model has the same backbone (784-256-ReLU MLP, the package
+    default) and the same number of epochs (SuBiC's 5,000 steps of 200
+    images); each keeps its own defaults otherwise. The hashers rank by
+    Hamming distance, SuBiC and PQ by asymmetric distance.
+    """
+    from skhash import deep as skdeep
     from skhash.deep import SuBiC
     from skhash.quantization import PQ
 
-    Xtr, ytr = d["X"][d["train"]], d["y"][d["train"]]
+    Xtr, ytr = d["X_train"], d["y_train"]
     Xq, Xdb = d["X"][d["q"]], d["X"][d["db"]]
     rows = []
     for b in bits_list:
@@ -161,18 +252,16 @@ def part_subic(d, bits_list, seed, steps=5000):
             q.fit(Xtr, ytr if name == "SuBiC" else None)
             t = time.perf_counter() - t0
             ind = _adc_ranking(q, Xq, Xdb)
-            rows.append(
-                {
-                    "dataset": d["name"],
-                    "method": name,
-                    "bits": b,
-                    "fit s": t,
-                    "mAP label": mean_average_precision(
-                        d["y"][d["q"]], d["y"][d["db"]], ind, protocol="full"
-                    ),
-                }
-            )
-        print_table(rows[-2:], list(rows[-1]), floatfmt="{:.4f}")
+            row = {"dataset": d["name"], "method": name, "bits": b, "fit s": t}
+            row.update(_scores(d, ind, label=True))
+            row["load"] = os.getloadavg()[0]
+            rows.append(row)
+            print_table(rows[-1:], list(rows[-1]), floatfmt="{:.4f}")
+        for name in DEEP_SUPERVISED if deep else ():
+            cls = getattr(skdeep, name)
+            h, t = _fit(cls(n_bits=b, max_epochs=epochs, random_state=seed), Xtr, ytr)
+            rows.append(_row(d, name, b, h, t, label=True))
+            print_table(rows[-1:], list(rows[-1]), floatfmt="{:.4f}")
     return rows
 
 
@@ -182,7 +271,26 @@ def main():
     parser.add_argument("--parts", nargs="+", default=["ldph", "dh", "supervised"])
     parser.add_argument("--datasets", nargs="+", default=["mnist", "fashion"])
     parser.add_argument("--n-train", type=int, default=2000)
+    parser.add_argument(
+        "--train-from", choices=["database", "train"], default="database"
+    )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--bits",
+        type=int,
+        nargs="+",
+        default=None,
+        help="code lengths (default: each part's own list)",
+    )
+    parser.add_argument(
+        "--ldph-refs", nargs="+", default=["itq", "sh"], choices=sorted(REFERENCES)
+    )
+    parser.add_argument(
+        "--subic-deep",
+        action="store_true",
+        help="add DSH, HashNet, DHN and DNNH to the subic part",
+    )
+    parser.add_argument("--gist-cache", default="/tmp/gist")
     args = parser.parse_args()
     loaders = {
         "mnist": ("MNIST", load_mnist),
@@ -195,17 +303,26 @@ def main():
         "subic": [64],
     }
     parts = {
-        "ldph": part_ldph,
-        "dh": part_dh,
-        "supervised": part_supervised,
-        "subic": part_subic,
+        "ldph": lambda d, b: part_ldph(d, b, args.seed, refs=args.ldph_refs),
+        "dh": lambda d, b: part_dh(d, b, args.seed),
+        "supervised": lambda d, b: part_supervised(d, b, args.seed),
+        "subic": lambda d, b: part_subic(d, b, args.seed, deep=args.subic_deep),
     }
+    print(f"load average at start: {os.getloadavg()}", flush=True)
     for key in args.datasets:
-        name, loader = loaders[key]
-        d = load(name, loader, args.data_home, args.seed, args.n_train)
+        if key == "cifar10-gist":
+            d = load_cifar10_gist(
+                args.data_home, args.gist_cache, args.seed, args.n_train
+            )
+        else:
+            name, loader = loaders[key]
+            d = load(
+                name, loader, args.data_home, args.seed, args.n_train, args.train_from
+            )
         for part in args.parts:
-            rows = parts[part](d, bits[part], args.seed)
-            print_table(rows, list(rows[0]), title=f"== {name}: {part} ==")
+            rows = parts[part](d, args.bits or bits[part])
+            cols = list(dict.fromkeys(k for r in rows for k in r))
+            print_table(rows, cols, title=f"== {d['name']}: {part} ==")
 
 
 if __name__ == "__main__":
