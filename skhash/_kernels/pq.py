@@ -363,7 +363,7 @@ def adc_kneighbors(T, codes, k, backend="auto"):
         nb = None
     if nb is None:
         return adc_kneighbors_numpy(T, codes, k)
-    group = nb.GROUP if codes.size > nb.GROUP_MIN_BYTES else 1
+    group = nb.group_size(T.shape[0])
     return nb.adc_topk(
-        np.ascontiguousarray(T), np.ascontiguousarray(codes.T), int(k), group
+        np.ascontiguousarray(T), np.ascontiguousarray(codes, np.uint8), int(k), group
     )

@@ -1,23 +1,32 @@
 """numba kernel of exact ADC k-NN (optional: imported only when numba exists).
 
-Groups of ``group`` queries (``prange`` over groups): each block of database
-codes is scored for every query of the group while it is in cache. Codes are
-read subspace-major (``codes_t`` is ``(M, n_db)``) in blocks of ``_BLOCK``
-items; each block's distances are summed in the order ``m = 0 .. M-1`` (the
-order of the NumPy path, so distances are bit-identical), and a bounded
-max-heap on (distance, index) keeps the ``k`` best. Items are scanned by
-increasing index, so an item whose distance equals the heap's worst never
-enters: ties are resolved by index, as brute force.
+Groups of ``group`` queries (``prange`` over groups): each block of
+``_BLOCK`` database codes is scored for every query of the group while it is
+in cache. Codes are read item-major (``codes`` is ``(n_db, M)``, the layout of
+``transform``): each item's distance is summed in a register in the order
+``m = 0 .. M-1`` (the order of the NumPy path, so distances are
+bit-identical) and compared at once with the worst of a bounded max-heap on
+(distance, index) that keeps the ``k`` best. Items are scanned by increasing
+index, so an item whose distance equals the heap's worst never enters: ties
+are resolved by index, as brute force.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 _BLOCK = 512
-#: Queries scored per pass over the database when it does not fit in cache.
+#: Queries scored per pass over the database (at most; see ``group_size``).
 GROUP = 8
-#: Database code bytes above which queries are grouped (about the L2 size).
-GROUP_MIN_BYTES = 1 << 20
+
+
+def group_size(n_queries, n_threads=None):
+    """Queries per group: ``GROUP``, fewer when that would idle threads.
+
+    ``n_threads`` defaults to numba's current thread count.
+    """
+    if n_threads is None:
+        n_threads = get_num_threads()
+    return int(max(1, min(GROUP, n_queries // max(1, n_threads))))
 
 
 @njit(cache=True, inline="always")
@@ -44,20 +53,21 @@ def _sift_down(hd, hi, pos, size):
 
 
 @njit(cache=True, parallel=True)
-def adc_topk(T, codes_t, k, group=1):
+def adc_topk(T, codes, k, group=1):
     """k nearest database items of each query by ADC, ties by index.
 
     Queries are processed in groups of ``group`` (``prange`` over groups): a
     block of ``_BLOCK`` database codes is read once into cache and scored for
     every query of the group, which divides the memory traffic over the
-    database by the group size (worth it once the database outgrows L2).
+    database by the group size. Each item's distance is accumulated in a
+    register (no intermediate buffer) and tested against the heap at once.
 
     Parameters
     ----------
     T : ndarray, shape (n_q, M, K)
         Per-query look-up tables (float32 or float64).
-    codes_t : ndarray of uint8, shape (M, n_db)
-        Database codes, subspace-major.
+    codes : ndarray of uint8, shape (n_db, M)
+        Database codes, item-major (C-contiguous).
     k : int
         Number of neighbours, ``1 <= k <= n_db``.
     group : int
@@ -69,7 +79,7 @@ def adc_topk(T, codes_t, k, group=1):
     ind : ndarray of int64, shape (n_q, k)
     """
     n_q, M, _ = T.shape
-    n_db = codes_t.shape[1]
+    n_db = codes.shape[0]
     out_d = np.empty((n_q, k), dtype=T.dtype)
     out_i = np.empty((n_q, k), dtype=np.int64)
     n_groups = (n_q + group - 1) // group
@@ -81,26 +91,20 @@ def adc_topk(T, codes_t, k, group=1):
         for qq in range(G):
             for j in range(k):
                 hi[qq, j] = n_db + j
-        buf = np.empty(_BLOCK, dtype=T.dtype)
         for s in range(0, n_db, _BLOCK):
             e = min(s + _BLOCK, n_db)
-            n = e - s
             for qq in range(G):
                 lut = T[q0 + qq]
-                for j in range(n):
-                    buf[j] = 0
-                for m in range(M):
-                    row = codes_t[m]
-                    lm = lut[m]
-                    for j in range(n):
-                        buf[j] += lm[row[s + j]]
                 hdq = hd[qq]
                 hiq = hi[qq]
-                for j in range(n):
-                    d = buf[j]
+                for j in range(s, e):
+                    c = codes[j]
+                    d = lut[0, c[0]]
+                    for m in range(1, M):
+                        d += lut[m, c[m]]
                     if d < hdq[0]:
                         hdq[0] = d
-                        hiq[0] = s + j
+                        hiq[0] = j
                         _sift_down(hdq, hiq, 0, k)
         for qq in range(G):
             hdq = hd[qq]

@@ -156,7 +156,7 @@ def test_errors(data):
 
 @pytest.mark.parametrize("group", [1, 3, 8])
 def test_numba_adc_query_groups_match_numpy(group):
-    """Grouped queries (used for databases larger than L2) give the same result."""
+    """Grouped queries give the same result as the NumPy path."""
     pytest.importorskip("numba")
     from skhash._kernels import pq_numba
 
@@ -165,9 +165,11 @@ def test_numba_adc_query_groups_match_numpy(group):
     T = np.round(T * 4) / 4  # coarse values: many ties
     codes = rng.integers(0, 16, (700, 4), dtype=np.uint8)
     d_ref, i_ref = _pq.adc_kneighbors_numpy(T, codes, 25)
-    d, i = pq_numba.adc_topk(T, np.ascontiguousarray(codes.T), 25, group)
+    d, i = pq_numba.adc_topk(T, codes, 25, group)
     np.testing.assert_array_equal(i, i_ref)
     np.testing.assert_array_equal(d, d_ref)
+    assert pq_numba.group_size(1000, 2) == pq_numba.GROUP
+    assert pq_numba.group_size(6, 2) == 3 and pq_numba.group_size(1, 2) == 1
 
 
 @pytest.mark.parametrize("cls", [PQ, OPQ])
