@@ -89,7 +89,8 @@ class HammingNeighbors(BaseEstimator):
         - ``"brute"``: ``"numba"`` if numba is installed, else ``"numpy"``.
         - ``"mih"``: multi-index hashing (Norouzi et al., 2012), sublinear on
           learned (clustered) codes for small k and radii; slower than a scan
-          on uniformly random codes. ``algorithm_params``: ``n_substrings``.
+          on uniformly random codes. ``algorithm_params``: ``n_substrings``,
+          ``max_work``, ``reorder_bits``.
         - ``"faiss"``: ``faiss.IndexBinaryFlat`` (``faiss`` extra), re-ranked to
           the tie rule; code widths must be whole bytes (always true here).
         - ``"torch"``: +-1 matrix products and top-k on ``device`` (``deep``

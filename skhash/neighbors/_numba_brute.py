@@ -12,9 +12,10 @@ from skhash.neighbors._merge import merge_radius, merge_topk
 COUNT_RATIO = 200
 
 #: Otherwise the running counting selection (``knn_select``) for ``k`` at least
-#: this, the heap (``knn_heap``) below: at 1M codes, k = 1000, select took
-#: 0.67-0.72x the heap's time; at k = 10 and 100 they were within noise.
-SELECT_MIN_K = 256
+#: this, the heap (``knn_heap``) below. With its hit bitmasks, select took (1M
+#: random codes, 1 thread, load 14, interleaved medians of 3) 1.03x the heap's
+#: time at k = 10, 0.91x at k = 30 and 0.68x / 0.85x at k = 100 (64 / 128 bits).
+SELECT_MIN_K = 32
 
 
 def _kernels():

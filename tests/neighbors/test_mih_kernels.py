@@ -77,3 +77,77 @@ def test_knn_select_kernel_matches_oracle(n_bits, p):
         d_ref, i_ref = _oracle(q, db, k)
         np.testing.assert_array_equal(d, d_ref)
         np.testing.assert_array_equal(i, i_ref + 7)
+
+
+@pytest.mark.parametrize("n_bits", [1, 7, 64, 200, 256])
+@pytest.mark.parametrize("n", [700, 1100])
+def test_knn_select_edge_cases(n_bits, n):
+    """Sub-block skipping in ``knn_select``: partial blocks (n not a multiple
+    of 64 or 512), k near n, more k than distinct distances, heavy ties."""
+    from skhash._kernels.bits import codes_to_words
+    from skhash.neighbors._database import transpose_words
+    from skhash.neighbors._numba_kernels import knn_select
+
+    rng = np.random.default_rng(n_bits + n)
+    db = np.packbits(rng.random((n, n_bits)) < 0.05, axis=1)
+    db[rng.integers(0, n, n // 3)] = 0  # many exact duplicates: ties by index
+    q = np.vstack([db[:5], np.packbits(rng.random((5, n_bits)) < 0.5, axis=1)])
+    for k in (1, 2, 65, 513, n - 1, n):
+        d = np.empty((len(q), k), np.int32)
+        i = np.empty((len(q), k), np.int64)
+        knn_select(
+            np.ascontiguousarray(codes_to_words(q)), transpose_words(db), k, 0, d, i
+        )
+        d_ref, i_ref = _oracle(q, db, k)
+        np.testing.assert_array_equal(d, d_ref, err_msg=f"k={k}")
+        np.testing.assert_array_equal(i, i_ref, err_msg=f"k={k}")
+
+
+@pytest.mark.parametrize("n_bits", [16, 64, 100, 128])
+def test_mih_bit_reordering_is_exact(n_bits):
+    """The substring bit order changes the tables, never the results."""
+    from skhash.neighbors._mih import MIHSearcher
+
+    codes = _codes(n_bits, 3000, seed=3 + n_bits)
+    db, q = codes[:2900], codes[2900:]
+    on = MIHSearcher(db, reorder_bits=True)
+    off = MIHSearcher(db, reorder_bits=False)
+    assert off.perm_ is None
+    if on.perm_ is not None:
+        assert sorted(on.perm_) == list(range(8 * db.shape[1]))
+    for k in (1, 10, 50):
+        d_ref, i_ref = _oracle(q, db, k)
+        for s in (on, off):
+            d, i = s.kneighbors(q, k, n_jobs=2)
+            np.testing.assert_array_equal(d, d_ref)
+            np.testing.assert_array_equal(i, i_ref)
+    for r in (0, 3, 9):
+        for s in (on, off):
+            dd, ii = s.radius_neighbors(q, r)
+            D = hamming_distance(q, db)
+            for row, d, i in zip(D, dd, ii, strict=True):
+                sel = np.flatnonzero(row <= r)
+                sel = sel[np.argsort(row[sel], kind="stable")]
+                np.testing.assert_array_equal(i, sel)
+                np.testing.assert_array_equal(d, row[sel])
+
+
+def test_substring_bit_order_separates_copies_and_keeps_distances():
+    from skhash.neighbors._mih import permute_bits, substring_bit_order
+
+    rng = np.random.default_rng(0)
+    bits = rng.integers(0, 2, (4000, 8), dtype=np.uint8)
+    # bits 8-15 copy bits 0-7: a substring holding a bit and its copy would
+    # have half its keys empty, so each substring takes one copy of each.
+    codes = np.packbits(np.hstack([bits, bits]), axis=1)
+    perm = substring_bit_order(codes, [8, 8])
+    assert sorted(perm) == list(range(16))
+    assert sorted(perm[:8] % 8) == list(range(8))
+    assert sorted(perm[8:] % 8) == list(range(8))
+    # bits past sum(lengths) keep their place
+    perm = substring_bit_order(codes, [5, 5])
+    assert list(perm[10:]) == list(range(10, 16))
+    p = permute_bits(codes, perm)
+    np.testing.assert_array_equal(
+        hamming_distance(p[:50], p), hamming_distance(codes[:50], codes)
+    )
