@@ -49,6 +49,9 @@ LARGE_K_RATIO = 50
 #: ``n_db``; a query that needs more is answered by a scan.
 MAX_WORK_FRACTION = 1 / 32
 
+#: Queries per chunk of the parallel k-NN loop (dynamic scheduling).
+QUERY_CHUNK = 4
+
 #: Longest substring (bits): its table has ``2**MAX_SUBSTRING_BITS + 1`` offsets.
 MAX_SUBSTRING_BITS = 24
 
@@ -214,11 +217,7 @@ def _next_combination(v):
     """Gosper's hack: next integer with the same number of set bits."""
     t = v | (v - 1)
     low = (~t) & (t + 1)  # lowest clear bit of t
-    tz = 0
-    x = v
-    while (x & 1) == 0:
-        x >>= 1
-        tz += 1
+    tz = np.int64(popcount64(np.uint64((v & -v) - 1)))  # trailing zeros of v
     return (t + 1) | ((low - 1) >> (tz + 1))
 
 
@@ -308,7 +307,9 @@ def _knn_one(
     for i in range(m):
         max_len = max(max_len, lengths[i])
     single = n_words == 1
-    words0 = words[:, 0]
+    # 1-D and contiguous (words[:, 0] is a strided view, which kept the
+    # pre-check below from being vectorised).
+    flat = words.reshape(-1)
     q0 = qw[0]
     size = 0
     tau = np.int64(1) << 62  # heap max key once full
@@ -347,14 +348,14 @@ def _knn_one(
                             break
                     for b in range(nb):  # touch: overlapping cache misses
                         for p in range(b_lo[b], b_hi[b], line):
-                            sink ^= words0[p]
+                            sink ^= flat[p * n_words]
                     for b in range(nb):
                         lo = b_lo[b]
                         hi = b_hi[b]
                         if single and size == k:
                             # Vectorised pre-check: does any entry of the
                             # bucket come within tau_d? (Most have none.)
-                            col = words0[lo:hi]
+                            col = flat[lo:hi]
                             hits = 0
                             for j in range(col.shape[0]):
                                 hits += popcount64(q0 ^ col[j]) <= tau_d
@@ -546,6 +547,25 @@ def mih_radius_fill(
         seg[:] = np.sort(seg)
 
 
+class _dynamic_schedule:
+    """Hand out queries to threads in small chunks (their costs vary a lot)."""
+
+    def __enter__(self):
+        if HAVE_NUMBA:
+            import numba
+
+            self.old = numba.get_parallel_chunksize()
+            numba.set_parallel_chunksize(QUERY_CHUNK)
+        return self
+
+    def __exit__(self, *exc):
+        if HAVE_NUMBA:
+            import numba
+
+            numba.set_parallel_chunksize(self.old)
+        return False
+
+
 class MIHSearcher:
     """Exact k-NN and radius search by multi-index hashing.
 
@@ -680,7 +700,7 @@ class MIHSearcher:
         if budget is None:
             budget = max(1024, int(self.n_db * MAX_WORK_FRACTION))
         if n_q:
-            with numba_threads(n_jobs):
+            with numba_threads(n_jobs), _dynamic_schedule():
                 mih_knn(
                     q_words,
                     qkeys,
