@@ -174,13 +174,15 @@ def part_ldph(d, bits_list, seed, refs=("itq", "sh")):
     return rows
 
 
-def part_dh(d, bits_list, seed):
+def part_dh(d, bits_list, seed, methods=None):
     """DH (the paper's defaults and PCA start) against ITQ and PCAH.
 
     PCAH is DH's untrained network (its PCA / identity start gives PCAH's
     bits); ``init=random`` is the previous, randomly started DH; the last
-    row adds a strong orthogonality weight (``lambda_2 / N`` = 5 per
-    sample at ``N`` = 2,000).
+    rows add a strong orthogonality weight (``lambda_2 / N`` = 5 per
+    sample at ``N`` = 2,000), the second one with hidden layers as wide as
+    ``2 L`` and ``L`` (no hash layer wider than its input). ``methods``
+    selects rows by name.
     """
     from skhash import PCAH
     from skhash.deep import DH
@@ -205,7 +207,19 @@ def part_dh(d, bits_list, seed):
                     random_state=seed,
                 ),
             ),
+            (
+                "DH [2L,L] lambda2=1e4",
+                DH(
+                    n_bits=b,
+                    hidden_layer_sizes=(2 * b, b),
+                    orthogonality_weight=1e4,
+                    max_epochs=30,
+                    random_state=seed,
+                ),
+            ),
         ]:
+            if methods is not None and name not in methods:
+                continue
             h, t = _fit(h, Xtr)
             rows.append(_row(d, name, b, h, t))
             print_table(rows[-1:], list(rows[-1]), floatfmt="{:.4f}")
@@ -302,6 +316,9 @@ def main():
         help="add DSH, HashNet, DHN and DNNH to the subic part",
     )
     parser.add_argument("--gist-cache", default="/tmp/gist")
+    parser.add_argument(
+        "--dh-methods", nargs="+", default=None, help="rows of the dh part, by name"
+    )
     args = parser.parse_args()
     loaders = {
         "mnist": ("MNIST", load_mnist),
@@ -315,7 +332,7 @@ def main():
     }
     parts = {
         "ldph": lambda d, b: part_ldph(d, b, args.seed, refs=args.ldph_refs),
-        "dh": lambda d, b: part_dh(d, b, args.seed),
+        "dh": lambda d, b: part_dh(d, b, args.seed, args.dh_methods),
         "supervised": lambda d, b: part_supervised(d, b, args.seed),
         "subic": lambda d, b: part_subic(d, b, args.seed, deep=args.subic_deep),
     }
