@@ -260,6 +260,32 @@ def _heap_push(heap, size, k, key):
     return size
 
 
+@njit(cache=True, inline="always")
+def _lowest_bit(x):
+    """Index of the lowest set bit of a non-zero ``uint64``."""
+    return popcount64((x & (~x + np.uint64(1))) - np.uint64(1))
+
+
+@njit(cache=True, inline="always")
+def _offer(qw, words, ids, masks, p, d, i, r, heap, size, k, tau):
+    """Offer entry ``p`` (distance ``d``, found at step ``(r, i)``) to the heap.
+
+    Skipped if an earlier step has already found it (some substring ``j < i``
+    within ``r`` bits or ``j > i`` within ``r - 1``). Returns (size, tau).
+    """
+    for j in range(masks.shape[0]):
+        if j != i:
+            dj = _sub_distance(qw, words, p, masks, j)
+            if dj < r or (j < i and dj == r):
+                return size, tau
+    ckey = (np.int64(d) << 32) | np.int64(ids[p])
+    if ckey < tau:
+        size = _heap_push(heap, size, k, ckey)
+        if size == k:
+            tau = heap[0]
+    return size, tau
+
+
 #: Probes gathered per batch in the k-NN search: their bucket bounds are
 #: loaded, then their buckets touched, before any is verified, so the cache
 #: misses of a batch overlap instead of stalling one after another.
@@ -353,34 +379,57 @@ def _knn_one(
                         lo = b_lo[b]
                         hi = b_hi[b]
                         if single and size == k:
-                            # Vectorised pre-check: does any entry of the
-                            # bucket come within tau_d? (Most have none.)
-                            col = flat[lo:hi]
-                            hits = 0
-                            for j in range(col.shape[0]):
-                                hits += popcount64(q0 ^ col[j]) <= tau_d
-                            if hits == 0:
-                                continue
+                            # Vectorised: a bitmask of the entries within
+                            # tau_d per run of 64 (most buckets have none),
+                            # then only those entries are offered.
+                            for s0 in range(lo, hi, 64):
+                                run = flat[s0 : min(s0 + 64, hi)]
+                                bits = np.uint64(0)
+                                for j in range(run.shape[0]):
+                                    bits |= np.uint64(
+                                        popcount64(q0 ^ run[j]) <= tau_d
+                                    ) << np.uint64(j)
+                                while bits:
+                                    j = _lowest_bit(bits)
+                                    bits &= bits - np.uint64(1)
+                                    d = popcount64(q0 ^ run[j])
+                                    if d <= tau_d:  # tau_d may have fallen
+                                        size, tau = _offer(
+                                            qw,
+                                            words,
+                                            ids,
+                                            masks,
+                                            s0 + j,
+                                            d,
+                                            i,
+                                            r,
+                                            heap,
+                                            size,
+                                            k,
+                                            tau,
+                                        )
+                                        tau_d = tau >> 32
+                            continue
                         for p in range(lo, hi):
                             d = 0
                             for w in range(n_words):
                                 d += popcount64(qw[w] ^ words[p, w])
-                            if d > tau_d:
-                                continue
-                            new = True
-                            for j in range(m):
-                                if j != i:
-                                    dj = _sub_distance(qw, words, p, masks, j)
-                                    if dj < r or (j < i and dj == r):
-                                        new = False
-                                        break
-                            if not new:
-                                continue
-                            ckey = (np.int64(d) << 32) | np.int64(ids[p])
-                            if ckey < tau:
-                                size = _heap_push(heap, size, k, ckey)
+                            if d <= tau_d:
+                                size, tau = _offer(
+                                    qw,
+                                    words,
+                                    ids,
+                                    masks,
+                                    p,
+                                    d,
+                                    i,
+                                    r,
+                                    heap,
+                                    size,
+                                    k,
+                                    tau,
+                                )
                                 if size == k:
-                                    tau = heap[0]
                                     tau_d = tau >> 32
                 stats[0] += n_probe
             # Every code within m * r + i bits of the query has been seen.
