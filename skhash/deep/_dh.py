@@ -170,7 +170,10 @@ class DH(BaseDeepHasher):
         Code length ``L`` (width of the last layer).
     hidden_layer_sizes : array-like of int, default=(60, 30)
         Widths of the tanh hidden layers (the paper's three-layer network is
-        ``[60, 30, L]`` on GIST: recalled, not verified).
+        ``[60, 30, L]`` on GIST: recalled, not verified). With ``n_bits``
+        above the last width the hash layer is wider than its input; on
+        MNIST its bits then collapse (measured, ``doc/reproduction_issue8.rst``):
+        use widths of at least ``n_bits``, e.g. ``(2 * n_bits, n_bits)``.
     init : {"pca", "random"}, default="pca"
         ``"pca"``: the paper's start (as reported by a third-party
         re-implementation, not verified against the paper): the first
