@@ -19,10 +19,20 @@ mAP over the full ranking of the database, ties by database index.
 DQN and the deep hashers use the default MLP backbone (one hidden layer of
 ``--hidden`` units), Adam, ``--epochs`` epochs, batch 64; DQN's bottleneck is
 R = 300 with lambda = 1e-4 after the first codebook refresh (every 2 epochs).
-One JSON line is printed per result, then the table. Example::
+``--datasets cifar10``: the ``"cifar10-dnnh"`` split of all 60,000 CIFAR-10
+images (JPEG q75 copy; 1,000 queries / 5,000 training / 59,000 database).
+DQN is trained end to end through the small CNN of DSH
+(:class:`~skhash.deep.DSHConvNet`, training-mean image subtracted, / 255)
+for ``--cnn-epochs`` epochs; PQ, OPQ, ITQ, LSH run on GIST-512 features
+(``--gist-cache``, written by ``bench_cifar10_gist_baselines.py --cache``)
+and, for ``--pixels-methods``, on the raw pixels scaled to [0, 1].
+
+One JSON line is printed per result, then the table. Examples::
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_dqn.py \\
         --datasets mnist fashion-mnist --bits 8 16 24 32
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_dqn.py --datasets cifar10 \\
+        --methods DQN PQ OPQ ITQ --cnn-epochs 4
 """
 
 import argparse
