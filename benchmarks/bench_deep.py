@@ -15,6 +15,9 @@ Three experiments (issue 5's Verify), each printing a table:
 * ``cifar10-dnnh``: the same CNN with DSH, DHN, HashNet and DNNH under the
   ``"cifar10-dnnh"`` protocol (1,000 queries / 5,000 training / the rest as
   database).
+* ``throughput``: training and encoding samples/s of the DSH CNN on random
+  images (no data needed), against the first version of the network (torch's
+  ``LocalResponseNorm``, NCHW memory), and end to end through skorch.
 
 Every row reports the training throughput (training samples processed per
 second, from skorch's epoch timer). Examples::
@@ -23,6 +26,7 @@ second, from skorch's epoch timer). Examples::
     python benchmarks/bench_deep.py cifar10-dsh --bits 12 48 --epochs 3 \\
         --finetune-epochs 1
     python benchmarks/bench_deep.py cifar10-dnnh --bits 12 48 --epochs 10
+    python benchmarks/bench_deep.py throughput --batch-size 200
 
 Data come from ``$SKHASH_DATA`` or ``<repo>/../shared/data``.
 """
@@ -327,9 +331,89 @@ def run_cifar10_dnnh(args):
     return rows, cols + ["samples_per_s", "load"]
 
 
+class _NCHWTorchLRN(torch.nn.Module):
+    """DSHConvNet as first written: torch's LocalResponseNorm, NCHW memory."""
+
+    def __init__(self, net):
+        super().__init__()
+        from skhash.deep._modules import _CrossChannelLRN
+
+        layers = [
+            torch.nn.LocalResponseNorm(m.size, m.alpha, m.beta, m.k)
+            if isinstance(m, _CrossChannelLRN)
+            else m
+            for m in net.features
+        ]
+        self.features = torch.nn.Sequential(*layers)
+        self.fc = net.fc
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.features(x), 1))
+
+
+def run_throughput(args):
+    """Samples/s of the DSH CNN (batch ``--batch-size``, random 32x32 images)."""
+    from skhash.deep._modules import HashHead, HashingNetwork
+    from skhash.deep.losses import DSHLoss
+
+    B, n_iter = args.batch_size, 8
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(B, 3, 32, 32, generator=g)
+    y = torch.randint(0, 10, (B,), generator=g)
+    rows = []
+    for variant in ["torch LRN, NCHW", "DSHConvNet (sliced LRN, channels-last)"]:
+        torch.manual_seed(0)
+        backbone = DSHConvNet()
+        if variant.startswith("torch"):
+            backbone = _NCHWTorchLRN(backbone)
+        net = HashingNetwork(backbone, HashHead(500, 12))
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        crit = DSHLoss()
+        for step in ("train (fwd+bwd+Adam)", "encode (fwd, eval)"):
+            times = []
+            for _ in range(n_iter):
+                t0 = time.perf_counter()
+                if step.startswith("train"):
+                    opt.zero_grad()
+                    crit(net(X), y).backward()
+                    opt.step()
+                else:
+                    with torch.no_grad():
+                        net.eval()
+                        net.decision(X)
+                        net.train()
+                times.append(time.perf_counter() - t0)
+            rows.append(
+                dict(
+                    network=variant,
+                    step=step,
+                    samples_per_s=round(B / float(np.median(times[2:]))),
+                    load=round(os.getloadavg()[0], 1),
+                )
+            )
+            print(json.dumps(rows[-1]), flush=True)
+    # End to end through skorch (data loader, callbacks): 2,000 samples.
+    Xf = np.random.default_rng(0).normal(size=(2000, 3072)).astype(np.float32)
+    yf = np.random.default_rng(1).integers(0, 10, 2000)
+    args.epochs = 1
+    est = _cnn_hasher(DSH, 12, args).fit(Xf, yf)
+    rows.append(
+        dict(
+            network="DSH(backbone=DSHConvNet()).fit, skorch",
+            step="train (epoch timer)",
+            samples_per_s=round(throughput(est, len(yf))[0]),
+            load=round(os.getloadavg()[0], 1),
+        )
+    )
+    print(json.dumps(rows[-1]), flush=True)
+    return rows, ["network", "step", "samples_per_s", "load"]
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("experiment", choices=["pixels", "cifar10-dsh", "cifar10-dnnh"])
+    p.add_argument(
+        "experiment", choices=["pixels", "cifar10-dsh", "cifar10-dnnh", "throughput"]
+    )
     p.add_argument("--datasets", nargs="+", default=["mnist", "fashion-mnist"])
     p.add_argument("--methods", nargs="+", default=[*DEEP, "ITQ", "LSH"])
     p.add_argument("--bits", nargs="+", type=int, default=[12, 24, 32, 48])
@@ -357,6 +441,7 @@ def main(argv=None):
         "pixels": run_pixels,
         "cifar10-dsh": run_cifar10_dsh,
         "cifar10-dnnh": run_cifar10_dnnh,
+        "throughput": run_throughput,
     }[args.experiment]
     rows, cols = runner(args)
     machine = (
