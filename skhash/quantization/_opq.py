@@ -2,8 +2,9 @@
 
 from numbers import Integral
 
+import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from skhash._kernels import pq as _pq
 from skhash._kernels.pca import principal_directions
@@ -37,6 +38,13 @@ class OPQ(BaseQuantizer):
         is 50; 0 gives parametric OPQ, PQ after eigenvalue allocation).
     kmeans_iter : int, default=25
         Lloyd iterations of the initial and of the final k-means.
+    init : {"eigenvalue_allocation", "identity"}, default="eigenvalue_allocation"
+        Start of the alternation. ``"eigenvalue_allocation"``: the parametric
+        solution (the paper's start). ``"identity"``: no rotation, i.e. PQ's
+        own split of the features (nanopq's start); on MNIST / Fashion-MNIST
+        pixels at 32 bits it ended 15% / 7% lower in distortion than the
+        parametric start, which is a poor start when many features are
+        constant.
     random_state : int, RandomState instance or None, default=None
         Seed of the k-means initialisation.
     verbose : int, default=0
@@ -105,6 +113,7 @@ class OPQ(BaseQuantizer):
         **BaseQuantizer._parameter_constraints,
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "kmeans_iter": [Interval(Integral, 0, None, closed="left")],
+        "init": [StrOptions({"eigenvalue_allocation", "identity"})],
         "verbose": ["verbose"],
     }
 
@@ -115,6 +124,7 @@ class OPQ(BaseQuantizer):
         n_clusters=256,
         max_iter=50,
         kmeans_iter=25,
+        init="eigenvalue_allocation",
         random_state=None,
         verbose=0,
     ):
@@ -122,6 +132,7 @@ class OPQ(BaseQuantizer):
         self.n_clusters = n_clusters
         self.max_iter = max_iter
         self.kmeans_iter = kmeans_iter
+        self.init = init
         self.random_state = random_state
         self.verbose = verbose
 
@@ -132,9 +143,12 @@ class OPQ(BaseQuantizer):
         rng = check_random_state(self.random_state)
         bounds = _pq.subspace_bounds(D, M)
 
-        # Parametric solution: principal directions, eigenvalue allocation.
-        W, variances = principal_directions(X - X.mean(axis=0), D)
-        R = W[:, _pq.eigenvalue_allocation(variances, bounds)].astype(X.dtype)
+        if self.init == "identity":
+            R = np.eye(D, dtype=X.dtype)
+        else:
+            # Parametric solution: principal directions, eigenvalue allocation.
+            W, variances = principal_directions(X - X.mean(axis=0), D)
+            R = W[:, _pq.eigenvalue_allocation(variances, bounds)].astype(X.dtype)
 
         Z = X @ R
         codebooks, codes, dist = _pq.train_pq(Z, bounds, K, self.kmeans_iter, rng)

@@ -79,3 +79,21 @@ def test_errors_and_verbose(X, capsys):
     OPQ(n_bits=8, n_clusters=16, max_iter=2, random_state=0, verbose=1).fit(X)
     out = capsys.readouterr().out
     assert "[OPQ] iteration 2/2: distortion" in out
+
+
+def test_identity_init_starts_from_pq():
+    # No alternation from the identity start is PQ itself (same seed, same
+    # k-means); with alternations the training distortion only goes down
+    # from there on this data.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 12)) @ rng.normal(size=(12, 12))
+    opq0 = OPQ(n_bits=12, n_clusters=16, max_iter=0, init="identity", random_state=0)
+    pq = PQ(n_bits=12, n_clusters=16, random_state=0).fit(X)
+    opq0.fit(X)
+    for a, b in zip(opq0.codebooks_, pq.codebooks_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(opq0.rotation_, np.eye(12))
+    opq = OPQ(n_bits=12, n_clusters=16, max_iter=5, init="identity", random_state=0)
+    assert opq.fit(X).inertia_ < pq.inertia_
+    with pytest.raises(ValueError, match="init"):
+        OPQ(init="random").fit(X)
