@@ -72,3 +72,34 @@ class numba_threads:
         if HAVE_NUMBA:
             numba.set_num_threads(self.old)
         return False
+
+
+@njit(cache=True)
+def _sift_down(keys, size):
+    """Restore the max-heap property of keys[:size] from the root."""
+    i = 0
+    top = keys[0]
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and keys[child + 1] > keys[child]:
+            child += 1
+        if keys[child] <= top:
+            break
+        keys[i] = keys[child]
+        i = child
+    keys[i] = top
+
+
+@njit(cache=True)
+def _sift_up(keys, pos):
+    """Restore the max-heap property of keys[:pos + 1] after writing keys[pos]."""
+    key = keys[pos]
+    while pos > 0:
+        parent = (pos - 1) // 2
+        if keys[parent] >= key:
+            break
+        keys[pos] = keys[parent]
+        pos = parent
+    keys[pos] = key

@@ -40,7 +40,15 @@ import math
 import numpy as np
 
 from skhash._kernels.bits import codes_to_words
-from skhash.neighbors._jit import HAVE_NUMBA, njit, numba_threads, popcount64, prange
+from skhash.neighbors._jit import (
+    HAVE_NUMBA,
+    _sift_down,
+    _sift_up,
+    njit,
+    numba_threads,
+    popcount64,
+    prange,
+)
 
 #: k-NN with ``k * LARGE_K_RATIO > n_db`` is answered by a brute-force scan.
 LARGE_K_RATIO = 50
@@ -234,29 +242,13 @@ def _sub_distance(qw, words, p, masks, j):
 def _heap_push(heap, size, k, key):
     """Offer ``key`` to the bounded max-heap ``heap[:size]``; returns the size."""
     if size < k:
-        pos = size
-        while pos > 0:
-            parent = (pos - 1) // 2
-            if heap[parent] >= key:
-                break
-            heap[pos] = heap[parent]
-            pos = parent
-        heap[pos] = key
+        heap[size] = key
+        _sift_up(heap, size)
         return size + 1
     if key >= heap[0]:
         return size
-    i = 0
-    while True:
-        child = 2 * i + 1
-        if child >= k:
-            break
-        if child + 1 < k and heap[child + 1] > heap[child]:
-            child += 1
-        if heap[child] <= key:
-            break
-        heap[i] = heap[child]
-        i = child
-    heap[i] = key
+    heap[0] = key
+    _sift_down(heap, k)
     return size
 
 

@@ -34,7 +34,7 @@ Every kernel is parallel over query blocks (``prange``) and cached on disk
 import numpy as np
 from numba import njit, prange
 
-from skhash.neighbors._jit import popcount64
+from skhash.neighbors._jit import _sift_down, _sift_up, popcount64
 
 QUERY_BLOCK = 32
 CODE_BLOCK = 512
@@ -57,36 +57,6 @@ def _block_distances(q_words, qi, db_t, c0, cb, out_row):
         col = db_t[w, c0 : c0 + cb]
         for j in range(cb):
             out_row[j] += popcount64(qw ^ col[j])
-
-
-@njit(cache=True)
-def _sift_down(keys, size):
-    """Restore the max-heap property of keys[:size] from the root."""
-    i = 0
-    top = keys[0]
-    while True:
-        child = 2 * i + 1
-        if child >= size:
-            break
-        if child + 1 < size and keys[child + 1] > keys[child]:
-            child += 1
-        if keys[child] <= top:
-            break
-        keys[i] = keys[child]
-        i = child
-    keys[i] = top
-
-
-@njit(cache=True)
-def _sift_up(keys, pos):
-    key = keys[pos]
-    while pos > 0:
-        parent = (pos - 1) // 2
-        if keys[parent] >= key:
-            break
-        keys[pos] = keys[parent]
-        pos = parent
-    keys[pos] = key
 
 
 @njit(cache=True, parallel=True)
