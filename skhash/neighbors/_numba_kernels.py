@@ -59,6 +59,15 @@ def _block_distances(q_words, qi, db_t, c0, cb, out_row):
             out_row[j] += popcount64(qw ^ col[j])
 
 
+@njit(cache=True, inline="always")
+def _count_below(row, n, t):
+    """Number of ``row[:n]`` strictly below ``t`` (a vectorised count)."""
+    hits = 0
+    for j in range(n):
+        hits += row[j] < t
+    return hits
+
+
 @njit(cache=True, parallel=True)
 def knn_heap(q_words, db_t, k, offset, out_d, out_i):
     """Exact k nearest codes by a bounded max-heap of (distance, index) keys.
@@ -91,10 +100,7 @@ def knn_heap(q_words, db_t, k, offset, out_d, out_i):
                 row = dist[qi]
                 _block_distances(q_words, q0 + qi, db_t, c0, cb, row)
                 t = tau[qi]
-                hits = 0
-                for j in range(cb):
-                    hits += row[j] < t
-                if hits == 0:
+                if _count_below(row, cb, t) == 0:
                     continue
                 heap = heaps[qi]
                 size = sizes[qi]
@@ -329,9 +335,7 @@ def knn_select(q_words, db_t, k, offset, out_d, out_i):
             for qi in range(m):
                 _block_distances(q_words, q0 + qi, db_t, c0, cb, row)
                 t = tau[qi]
-                hits = 0
-                for j in range(cb):
-                    hits += row[j] < t
+                hits = _count_below(row, cb, t)
                 if hits == 0:
                     continue
                 buf = bufs[qi]
