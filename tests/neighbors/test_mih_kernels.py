@@ -59,7 +59,7 @@ def test_default_substrings_round_up():
 @pytest.mark.parametrize("n_bits,p", [(16, 0.5), (64, 0.5), (64, 0.1), (128, 0.5)])
 def test_knn_select_kernel_matches_oracle(n_bits, p):
     """The large-k running counting selection, called directly (the searcher
-    uses it only for k >= 256 on databases of more than 200 k codes)."""
+    uses it for k >= ``SELECT_MIN_K``)."""
     from skhash._kernels.bits import codes_to_words
     from skhash.neighbors._database import transpose_words
     from skhash.neighbors._numba_kernels import knn_select
@@ -77,6 +77,40 @@ def test_knn_select_kernel_matches_oracle(n_bits, p):
         d_ref, i_ref = _oracle(q, db, k)
         np.testing.assert_array_equal(d, d_ref)
         np.testing.assert_array_equal(i, i_ref + 7)
+
+
+@pytest.mark.parametrize("adversarial", [False, True])
+def test_knn_select_sampled_start_is_exact(adversarial):
+    """``knn_select`` starts from a threshold guessed on evenly spaced blocks.
+
+    On 40 blocks of 512 codes and k = 300 it samples blocks 0 and 20. In the
+    adversarial database those two blocks hold the only close codes, 120 in
+    all, so the guess (distance 0) has fewer than k codes below it and the
+    kernel must scan those queries again; a kernel that trusted the guess
+    would return fewer than k real neighbours.
+    """
+    from skhash._kernels.bits import codes_to_words
+    from skhash.neighbors import _numba_kernels as K
+    from skhash.neighbors._database import transpose_words
+
+    n = 40 * K.CODE_BLOCK
+    rng = np.random.default_rng(5)
+    db = np.packbits(rng.random((n, 64)) < 0.5, axis=1)
+    q = np.packbits(rng.random((6, 64)) < 0.5, axis=1)
+    if adversarial:
+        q[:3] = 0
+        for block in (0, 20):
+            db[block * K.CODE_BLOCK : block * K.CODE_BLOCK + 60] = 0
+    for k in (300, 1000):
+        assert K.SAMPLE_EXPECTED * n / (k * K.CODE_BLOCK) <= 40 * K.SAMPLE_MAX_FRACTION
+        d = np.empty((len(q), k), np.int32)
+        i = np.empty((len(q), k), np.int64)
+        K.knn_select(
+            np.ascontiguousarray(codes_to_words(q)), transpose_words(db), k, 0, d, i
+        )
+        d_ref, i_ref = _oracle(q, db, k)
+        np.testing.assert_array_equal(d, d_ref, err_msg=f"k={k}")
+        np.testing.assert_array_equal(i, i_ref, err_msg=f"k={k}")
 
 
 @pytest.mark.parametrize("n_bits", [1, 7, 64, 200, 256])
