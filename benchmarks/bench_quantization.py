@@ -1,5 +1,10 @@
 """PQ and OPQ against faiss and nanopq on MNIST and Fashion-MNIST pixels.
 
+``--datasets cifar10-gist --gist-cache FILE`` runs the quality part on GIST-512
+descriptors of the CIFAR-10 JPEG copy instead (database = the 50,000 training
+rows, queries = test rows); ``--opq-inits eigenvalue_allocation identity``
+adds one skhash OPQ row per start.
+
 Part 1 (quality), per dataset and code length: train on the first
 ``--n-train`` training images, encode the 60,000 training images as the
 database, query with the first ``--n-queries`` test images. Reports training
@@ -41,7 +46,33 @@ from _common import default_data_home, print_table
 RS = (1, 10, 100)
 
 
-def load(name, data_home):
+def load_cifar10_gist(data_home, cache):
+    """GIST-512 of the CIFAR-10 JPEG copy: (50,000 training, 10,000 test) rows.
+
+    ``cache``: a ``.npy`` of the 60,000 descriptors in ``load_cifar10("all",
+    source="jpeg")`` order (``bench_bdnn_mnist.py --gist-cache`` writes the
+    same file), computed when missing (about 2.5 minutes on 2 cores).
+    """
+    from pathlib import Path
+
+    from skhash.datasets import load_cifar10
+    from skhash.features import GIST
+
+    data = load_cifar10("all", source="jpeg", data_home=data_home)
+    if cache is not None and Path(cache).is_file():
+        X = np.load(cache)
+    else:
+        X = GIST().fit_transform(data.images)
+        if cache is not None:
+            np.save(cache, X)
+    X = X.astype(np.float32)
+    train = data.split == "train"
+    return X[train], X[~train]
+
+
+def load(name, data_home, gist_cache=None):
+    if name == "cifar10-gist":
+        return load_cifar10_gist(data_home, gist_cache)
     loader = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}[name]
     Xtr, _ = loader("train", data_home=data_home, return_X_y=True)
     Xte, _ = loader("test", data_home=data_home, return_X_y=True)
@@ -56,6 +87,13 @@ def nanopq_search(model, Xq, codes, k):
         part = np.argpartition(d, k - 1)[:k]
         ind[i] = part[np.lexsort((part, d[part]))]
     return ind
+
+
+def _skhash_label(fam, init):
+    """Row label: ``skhash OPQ`` for the default start, else the start named."""
+    if init is None or init == "eigenvalue_allocation":
+        return f"skhash {fam}"
+    return f"skhash {fam} (init={init})"
 
 
 def quality(name, X_train_all, X_test, args):
@@ -87,17 +125,25 @@ def quality(name, X_train_all, X_test, args):
         for fam in args.families:
             # skhash -------------------------------------------------------
             seed = 0 if args.seed is None else args.seed
-            est = (PQ if fam == "PQ" else OPQ)(n_bits=n_bits, random_state=seed)
-            t0 = time.perf_counter()
-            est.fit(X_fit)
-            t_fit = time.perf_counter() - t0
-            # trained on X_fit, indexing X_db
-            nn = QuantizedNeighbors(FrozenEstimator(est), n_neighbors=max(RS))
-            nn.fit(X_db)
-            rec = est.inverse_transform(nn.codes_)
-            report(
-                f"skhash {fam}", t_fit, rec, nn.kneighbors(X_q, return_distance=False)
-            )
+            inits = args.opq_inits if fam == "OPQ" else [None]
+            for init in inits:
+                if fam == "PQ":
+                    est = PQ(n_bits=n_bits, random_state=seed)
+                else:
+                    est = OPQ(n_bits=n_bits, init=init, random_state=seed)
+                t0 = time.perf_counter()
+                est.fit(X_fit)
+                t_fit = time.perf_counter() - t0
+                # trained on X_fit, indexing X_db
+                nn = QuantizedNeighbors(FrozenEstimator(est), n_neighbors=max(RS))
+                nn.fit(X_db)
+                rec = est.inverse_transform(nn.codes_)
+                report(
+                    _skhash_label(fam, init),
+                    t_fit,
+                    rec,
+                    nn.kneighbors(X_q, return_distance=False),
+                )
 
             # faiss --------------------------------------------------------
             index = faiss.IndexPQ(d, M, 8)
@@ -134,14 +180,15 @@ def quality(name, X_train_all, X_test, args):
                 and r["bits"] == n_bits
                 and r["dataset"] == name
             )
-            ours = next(
-                r
-                for r in rows
-                if r["method"] == f"skhash {fam}"
-                and r["bits"] == n_bits
-                and r["dataset"] == name
-            )
-            ours["distortion / faiss"] = ours["distortion"] / ref["distortion"]
+            for init in args.opq_inits if fam == "OPQ" else [None]:
+                ours = next(
+                    r
+                    for r in rows
+                    if r["method"] == _skhash_label(fam, init)
+                    and r["bits"] == n_bits
+                    and r["dataset"] == name
+                )
+                ours["distortion / faiss"] = ours["distortion"] / ref["distortion"]
     return rows
 
 
@@ -228,6 +275,11 @@ def speed(X_train_all, X_test, args):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data-home", default=default_data_home())
+    p.add_argument(
+        "--gist-cache",
+        default=None,
+        help="cifar10-gist: .npy of the 60,000 GIST-512 rows (made when missing)",
+    )
     p.add_argument("--datasets", nargs="+", default=["mnist", "fashion-mnist"])
     p.add_argument("--bits", nargs="+", type=int, default=[32, 64])
     p.add_argument("--n-train", type=int, default=20000)
@@ -236,6 +288,12 @@ def main():
     p.add_argument("--timing-bits", type=int, default=64)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--families", nargs="+", default=["PQ", "OPQ"])
+    p.add_argument(
+        "--opq-inits",
+        nargs="+",
+        default=["eigenvalue_allocation"],
+        help="skhash OPQ starts to run (OPQ's init parameter), one row each",
+    )
     p.add_argument(
         "--seed",
         type=int,
@@ -264,7 +322,7 @@ def main():
         f"{platform.processor() or platform.machine()}",
         flush=True,
     )
-    data = {name: load(name, args.data_home) for name in args.datasets}
+    data = {name: load(name, args.data_home, args.gist_cache) for name in args.datasets}
     if not args.skip_quality:
         rows = []
         for name, (Xtr, Xte) in data.items():
@@ -282,7 +340,7 @@ def main():
                     "R@10",
                     "R@100",
                 ],
-                title=f"Quality (train {args.n_train}, database 60000, "
+                title=f"Quality (train {args.n_train}, database = training split, "
                 f"{args.n_queries} queries)",
                 floatfmt="{:.4g}",
             )
