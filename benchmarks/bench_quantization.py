@@ -2,8 +2,8 @@
 
 ``--datasets cifar10-gist --gist-cache FILE`` runs the quality part on GIST-512
 descriptors of the CIFAR-10 JPEG copy instead (database = the 50,000 training
-rows, queries = test rows); ``--opq-inits eigenvalue_allocation identity``
-adds one skhash OPQ row per start.
+rows, queries = test rows); ``--opq-inits auto eigenvalue_allocation identity``
+gives one skhash OPQ row per start (default: ``auto``, OPQ's default).
 
 Part 1 (quality), per dataset and code length: train on the first
 ``--n-train`` training images, encode the 60,000 training images as the
@@ -91,7 +91,7 @@ def nanopq_search(model, Xq, codes, k):
 
 def _skhash_label(fam, init):
     """Row label: ``skhash OPQ`` for the default start, else the start named."""
-    if init is None or init == "eigenvalue_allocation":
+    if init is None or init == "auto":
         return f"skhash {fam}"
     return f"skhash {fam} (init={init})"
 
@@ -291,7 +291,7 @@ def main():
     p.add_argument(
         "--opq-inits",
         nargs="+",
-        default=["eigenvalue_allocation"],
+        default=["auto"],
         help="skhash OPQ starts to run (OPQ's init parameter), one row each",
     )
     p.add_argument(

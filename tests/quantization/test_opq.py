@@ -62,8 +62,15 @@ def test_distortion_decreases_and_beats_pq(X):
     assert len(curve) == 16 and opq.n_iter_ == 15
     assert (np.diff(curve) <= 1e-9 * curve[0]).all()
     pq = PQ(n_bits=12, n_clusters=16, random_state=0).fit(X)
-    parametric = OPQ(n_bits=12, n_clusters=16, max_iter=0, random_state=0).fit(X)
+    parametric = OPQ(
+        n_bits=12,
+        n_clusters=16,
+        max_iter=0,
+        init="eigenvalue_allocation",
+        random_state=0,
+    ).fit(X)
     assert opq.inertia_ < parametric.inertia_ < pq.inertia_
+    assert opq.init_ == "eigenvalue_allocation"  # Gaussian data: the paper's start
 
 
 def test_deterministic(X):
@@ -97,3 +104,32 @@ def test_identity_init_starts_from_pq():
     assert opq.fit(X).inertia_ < pq.inertia_
     with pytest.raises(ValueError, match="init"):
         OPQ(init="random").fit(X)
+
+
+def test_auto_init_keeps_the_better_start_and_reproduces_it(X):
+    """``init="auto"`` keeps the start with the lower initial distortion and
+    then fits exactly as that start would alone: the parametric start on the
+    Gaussian fixture, the identity on digit images (whose pixel subspaces
+    hold correlated neighbouring pixels), where it also ends lower."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits().data
+    for data, n_bits, expected in [
+        (X, 12, "eigenvalue_allocation"),
+        (digits, 16, "identity"),
+    ]:
+        kw = dict(n_bits=n_bits, n_clusters=16, max_iter=4, random_state=0)
+        auto = OPQ(**kw).fit(data)
+        assert auto.init_ == expected
+        fits = {
+            s: OPQ(init=s, **kw).fit(data)
+            for s in ("identity", "eigenvalue_allocation")
+        }
+        first = {s: f.distortion_curve_[0] for s, f in fits.items()}
+        assert min(first, key=first.get) == expected
+        assert fits[expected].inertia_ == min(f.inertia_ for f in fits.values())
+        np.testing.assert_array_equal(auto.rotation_, fits[expected].rotation_)
+        np.testing.assert_array_equal(
+            auto.transform(data), fits[expected].transform(data)
+        )
+        assert fits[expected].init_ == expected
