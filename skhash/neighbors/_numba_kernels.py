@@ -51,6 +51,12 @@ def _block_distances(q_words, qi, db_t, c0, cb, out_row):
     n_words = db_t.shape[0]
     qw = q_words[qi, 0]
     col = db_t[0, c0 : c0 + cb]
+    if n_words == 2:  # 128 bits: both words summed in registers, one store
+        qw1 = q_words[qi, 1]
+        col1 = db_t[1, c0 : c0 + cb]
+        for j in range(cb):
+            out_row[j] = popcount64(qw ^ col[j]) + popcount64(qw1 ^ col1[j])
+        return
     for j in range(cb):
         out_row[j] = popcount64(qw ^ col[j])
     for w in range(1, n_words):
