@@ -49,3 +49,26 @@ def _fmt(v, floatfmt):
     if isinstance(v, float | np.floating):
         return floatfmt.format(v)
     return "" if v is None else str(v)
+
+
+def cifar10_gist(data_home, cache=None, source="jpeg"):
+    """CIFAR-10 images and their GIST-512 descriptors, cached in a ``.npy``.
+
+    Returns ``(data, X)``: the ``load_cifar10("all", source=source)`` bunch
+    and the 60,000 x 512 float32 descriptors in its order. ``cache`` is the
+    ``.npy`` file: read when present, else computed (about 2.5 minutes on 2
+    cores for the 60,000 images) and written.
+    """
+    from skhash.datasets import load_cifar10
+    from skhash.features import GIST
+
+    data = load_cifar10("all", source=source, data_home=data_home)
+    cache = Path(cache) if cache is not None else None
+    if cache is not None and cache.is_file():
+        X = np.load(cache)
+    else:
+        X = GIST().fit_transform(data.images)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            np.save(cache, X)
+    return data, X.astype(np.float32)

@@ -25,16 +25,11 @@ Data: ``SKHASH_DATA`` or ``<repo>/../shared/data``.
 import argparse
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 
-
-def data_home():
-    env = os.environ.get("SKHASH_DATA")
-    if env:
-        return env
-    return str(Path(__file__).resolve().parents[1].parent / "shared" / "data")
+from _common import cifar10_gist
+from _common import default_data_home as data_home
 
 
 def load(n_train, n_query, seed, dataset="mnist", gist_cache=None):
@@ -71,17 +66,7 @@ def load_cifar10_gist(n_train, n_query, seed, cache):
     JPEG q75 copy). ``cache`` is a ``.npy`` of the 60,000 descriptors in
     ``load_cifar10("all", source="jpeg")`` order, computed when missing.
     """
-    from skhash.datasets import load_cifar10
-    from skhash.features import GIST
-
-    data = load_cifar10("all", source="jpeg", data_home=data_home())
-    if cache is not None and Path(cache).is_file():
-        X = np.load(cache)
-    else:
-        X = GIST().fit_transform(data.images)
-        if cache is not None:
-            np.save(cache, X)
-    X = X.astype(np.float32)
+    data, X = cifar10_gist(data_home(), cache)
     train = data.split == "train"
     y = data.target
     return _subsample(X[train], y[train], X[~train], y[~train], n_train, n_query, seed)

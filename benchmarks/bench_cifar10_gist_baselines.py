@@ -17,15 +17,13 @@ is not comparable with the papers.
 """
 
 import argparse
-import os
 import time
 from pathlib import Path
 
-import numpy as np
-
 from skhash import ITQ, LSH, PCAH, HammingNeighbors, SpectralHashing
-from skhash.datasets import load_cifar10, retrieval_split
-from skhash.features import GIST
+from skhash.datasets import retrieval_split
+
+from _common import cifar10_gist, default_data_home
 
 PUBLISHED = {  # DHN AAAI 2016 Table (CIFAR-10 block), values from DNNH
     "LSH": (0.121, 0.126, 0.120, 0.120),
@@ -42,21 +40,11 @@ def main():
     p.add_argument("--cache", default=None, help="folder to cache GIST features")
     p.add_argument("--quick", action="store_true")
     args = p.parse_args()
-    home = os.environ.get("SKHASH_DATA") or (
-        Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-    )
     source = "png-subset" if args.quick else "jpeg"
-    data = load_cifar10("all", source=source, data_home=home)
     cache = Path(args.cache) / f"cifar10_{source}_gist512.npy" if args.cache else None
-    if cache is not None and cache.is_file():
-        X = np.load(cache)
-    else:
-        t0 = time.perf_counter()
-        X = GIST().fit_transform(data.images)
-        print(f"GIST of {len(X):,} images: {time.perf_counter() - t0:.0f} s")
-        if cache is not None:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            np.save(cache, X)
+    t0 = time.perf_counter()
+    data, X = cifar10_gist(default_data_home(), cache, source=source)
+    print(f"CIFAR-10 and GIST of {len(X):,} images: {time.perf_counter() - t0:.0f} s")
     y = data.target
     if args.quick:
         split = retrieval_split(

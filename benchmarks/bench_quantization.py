@@ -41,7 +41,7 @@ from skhash.datasets import euclidean_ground_truth, load_fashion_mnist, load_mni
 from skhash.metrics import recall_at_r
 from skhash.quantization import OPQ, PQ, QuantizedNeighbors
 
-from _common import default_data_home, print_table
+from _common import cifar10_gist, default_data_home, print_table
 
 RS = (1, 10, 100)
 
@@ -49,23 +49,10 @@ RS = (1, 10, 100)
 def load_cifar10_gist(data_home, cache):
     """GIST-512 of the CIFAR-10 JPEG copy: (50,000 training, 10,000 test) rows.
 
-    ``cache``: a ``.npy`` of the 60,000 descriptors in ``load_cifar10("all",
-    source="jpeg")`` order (``bench_bdnn_mnist.py --gist-cache`` writes the
-    same file), computed when missing (about 2.5 minutes on 2 cores).
+    ``cache``: a ``.npy`` of the 60,000 descriptors (``bench_bdnn_mnist.py
+    --gist-cache`` reads and writes the same file), computed when missing.
     """
-    from pathlib import Path
-
-    from skhash.datasets import load_cifar10
-    from skhash.features import GIST
-
-    data = load_cifar10("all", source="jpeg", data_home=data_home)
-    if cache is not None and Path(cache).is_file():
-        X = np.load(cache)
-    else:
-        X = GIST().fit_transform(data.images)
-        if cache is not None:
-            np.save(cache, X)
-    X = X.astype(np.float32)
+    data, X = cifar10_gist(data_home, cache)
     train = data.split == "train"
     return X[train], X[~train]
 
