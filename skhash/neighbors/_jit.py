@@ -7,6 +7,8 @@ the NumPy brute-force backend.
 
 import os
 
+import numpy as np
+
 try:  # pragma: no cover - depends on the environment
     if os.environ.get("SKHASH_DISABLE_NUMBA"):
         raise ImportError("numba disabled by SKHASH_DISABLE_NUMBA")
@@ -103,3 +105,9 @@ def _sift_up(keys, pos):
         keys[pos] = keys[parent]
         pos = parent
     keys[pos] = key
+
+
+@njit(cache=True, inline="always")
+def _lowest_bit(x):
+    """Index of the lowest set bit of a non-zero ``uint64``."""
+    return popcount64((x & (~x + np.uint64(1))) - np.uint64(1))

@@ -42,6 +42,7 @@ import numpy as np
 from skhash._kernels.bits import codes_to_words
 from skhash.neighbors._jit import (
     HAVE_NUMBA,
+    _lowest_bit,
     _sift_down,
     _sift_up,
     njit,
@@ -250,12 +251,6 @@ def _heap_push(heap, size, k, key):
     heap[0] = key
     _sift_down(heap, k)
     return size
-
-
-@njit(cache=True, inline="always")
-def _lowest_bit(x):
-    """Index of the lowest set bit of a non-zero ``uint64``."""
-    return popcount64((x & (~x + np.uint64(1))) - np.uint64(1))
 
 
 @njit(cache=True, inline="always")

@@ -35,7 +35,7 @@ Every kernel is parallel over query blocks (``prange``) and cached on disk
 import numpy as np
 from numba import njit, prange
 
-from skhash.neighbors._jit import _sift_down, _sift_up, popcount64
+from skhash.neighbors._jit import _lowest_bit, _sift_down, _sift_up, popcount64
 
 QUERY_BLOCK = 32
 CODE_BLOCK = 512
@@ -296,12 +296,6 @@ def _compact(buf, n, t, keep_at_t):
             buf[c] = buf[p]
             c += 1
     return c
-
-
-@njit(cache=True, inline="always")
-def _lowest_bit(x):
-    """Index of the lowest set bit of a non-zero ``uint64``."""
-    return popcount64((x & (~x + np.uint64(1))) - np.uint64(1))
 
 
 #: ``knn_select`` samples about this many expected codes within the final
