@@ -33,6 +33,38 @@ try:  # pragma: no cover - depends on the environment
         """Number of set bits of a ``uint64``."""
         return numba.int32(_ctpop(x))
 
+    @intrinsic
+    def prefetch(typingctx, arr, idx):
+        """Hint the CPU to load the cache line of ``arr[idx]`` (1-D array).
+
+        LLVM's ``llvm.prefetch`` (read, high locality, data cache): the load
+        starts now and the instruction retires at once, so the misses of
+        several buckets overlap with the work on earlier ones. It never
+        faults, so ``idx`` past the end is harmless.
+        """
+        from llvmlite import ir
+        from numba.core import cgutils
+
+        sig = types.void(arr, idx)
+
+        def codegen(context, builder, signature, args):
+            aryty, idxty = signature.args
+            ary = context.make_array(aryty)(context, builder, args[0])
+            i = context.cast(builder, args[1], idxty, types.intp)
+            ptr = cgutils.get_item_pointer(
+                context, builder, aryty, ary, [i], wraparound=False
+            )
+            i8p = builder.bitcast(ptr, ir.IntType(8).as_pointer())
+            i32 = ir.IntType(32)
+            fnty = ir.FunctionType(ir.VoidType(), [i8p.type, i32, i32, i32])
+            fn = cgutils.get_or_insert_function(
+                builder.module, fnty, "llvm.prefetch.p0"
+            )
+            builder.call(fn, [i8p, i32(0), i32(3), i32(1)])
+            return context.get_dummy_value()
+
+        return sig, codegen
+
 except ImportError:  # pragma: no cover
     HAVE_NUMBA = False
     prange = range
@@ -46,6 +78,9 @@ except ImportError:  # pragma: no cover
     def popcount64(x):
         """Number of set bits of a ``uint64``."""
         return int(x).bit_count()
+
+    def prefetch(arr, idx):
+        """No-op stand-in for the compiled cache-line prefetch hint."""
 
 
 def n_threads(n_jobs):
