@@ -218,9 +218,15 @@ def augmented_mnist(n, rng, chunk=50_000):
 
 
 def learned_codes(args):
-    """ITQ 64-bit codes of augmented MNIST (db) and MNIST test images (q)."""
+    """ITQ codes (``--learned-bits``) of augmented MNIST (db) and MNIST test images (q)."""
     if args.learned_cache and os.path.exists(args.learned_cache):
         f = np.load(args.learned_cache)
+        if 8 * f["db"].shape[1] != args.learned_bits:
+            raise SystemExit(
+                f"--learned-cache {args.learned_cache} holds "
+                f"{8 * f['db'].shape[1]}-bit codes, not --learned-bits "
+                f"{args.learned_bits}"
+            )
         return f["db"], f["q"], float(f["t_enc"])
     from skhash import ITQ
     from skhash.datasets import load_mnist
@@ -228,7 +234,7 @@ def learned_codes(args):
     rng = np.random.default_rng(1)
     X, _ = load_mnist("train", return_X_y=True)
     Xq, _ = load_mnist("test", return_X_y=True)
-    itq = ITQ(n_bits=64, random_state=0).fit(np.asarray(X, np.float32))
+    itq = ITQ(n_bits=args.learned_bits, random_state=0).fit(np.asarray(X, np.float32))
     t = time.perf_counter()
     db = np.concatenate([itq.transform(b) for b in augmented_mnist(args.n, rng)])
     t_enc = time.perf_counter() - t
@@ -240,8 +246,10 @@ def learned_codes(args):
 
 def run_learned(args, out):
     db, q, t_enc = learned_codes(args)
-    print("\n## Learned codes: ITQ 64-bit, augmented MNIST\n", file=out)
-    n_unique = len(np.unique(db.view(np.uint64)))
+    print(
+        f"\n## Learned codes: ITQ {args.learned_bits}-bit, augmented MNIST\n", file=out
+    )
+    n_unique = len(np.unique(np.ascontiguousarray(db).view(f"V{db.shape[1]}")))
     print(
         f"N = {len(db)} (60,000 MNIST training images, random shifts of up to 2 "
         f"pixels + N(0, 8^2) pixel noise; {n_unique} distinct codes; encoding took "
@@ -331,6 +339,12 @@ def main(argv=None):
     )
     p.add_argument(
         "--learned-cache", default=None, help=".npz to save/load the learned codes"
+    )
+    p.add_argument(
+        "--learned-bits",
+        type=int,
+        default=64,
+        help="ITQ code length of the learned codes (default 64)",
     )
     p.add_argument("--skip-random", action="store_true")
     p.add_argument("--skip-learned", action="store_true")

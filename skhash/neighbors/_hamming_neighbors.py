@@ -231,7 +231,7 @@ class HammingNeighbors(BaseEstimator):
             return self._searcher
         if getattr(self, "_mih", None) is None:
             mih = importlib.import_module("skhash.neighbors._mih")
-            m = max(m, mih.default_n_substrings(n_bits, n))
+            m = mih.radius_n_substrings(n_bits, n, r)
             self._mih = mih.MIHSearcher(self._fit_codes, n_substrings=m)
             if self.verbose:
                 print(

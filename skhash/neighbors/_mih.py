@@ -1,7 +1,8 @@
 """Multi-index hashing (Norouzi, Punjani and Fleet, CVPR 2012): exact, sublinear.
 
-Each code (``b`` bits) is cut into ``m`` disjoint substrings of about
-``log2(n)`` bits; substring ``i`` of every database code is the key of a
+Each code (``b`` bits) is cut into ``m`` disjoint substrings (Norouzi et
+al.: about ``log2(n)`` bits; here about ``log2(n) - 6`` for k-NN, see
+:func:`default_n_substrings`); substring ``i`` of every database code is the key of a
 direct-address table (a CSR layout: ``offsets`` of length ``2**s_i + 1`` and
 the database ids sorted by key). Pigeonhole: if two codes differ in at most
 ``r`` bits, write ``r = m * r' + a`` (``0 <= a < m``); then one of the
@@ -58,8 +59,12 @@ from skhash.neighbors._jit import (
 LARGE_K_RATIO = 50
 
 #: Default per-query work budget (probes + bucket entries) as a fraction of
-#: ``n_db``; a query that needs more is answered by a scan.
-MAX_WORK_FRACTION = 1 / 32
+#: ``n_db``; a query that needs more is answered by a scan. 1/8 rather than
+#: 1/32: a query scanned on its own costs more than its share of a batched
+#: scan, and the work spent before giving up is lost. On 1,000,000 learned
+#: codes (32, 64, 128 bits) and on random 64-bit codes, 1/8 was as fast or
+#: faster in every case measured (``doc/benchmarks_search.rst``).
+MAX_WORK_FRACTION = 1 / 8
 
 #: Queries per chunk of the parallel k-NN loop (dynamic scheduling).
 QUERY_CHUNK = 4
@@ -68,17 +73,78 @@ QUERY_CHUNK = 4
 MAX_SUBSTRING_BITS = 24
 
 
-def default_n_substrings(n_bits, n_db):
-    """Norouzi et al.'s m = b / log2(n), rounded up; substrings <= 24 bits.
+#: k-NN substrings aim at ``log2(n) - SUBSTRING_SHORTFALL`` bits: buckets of
+#: about ``2**6`` codes on average.
+SUBSTRING_SHORTFALL = 6
 
-    The paper rounds to the nearest integer. Rounding up gives shorter
-    substrings (smaller, cache-resident tables, fewer probes per radius):
-    on 1,000,000 64-bit ITQ codes of augmented MNIST, k = 10, m = 4 (16-bit
-    substrings) took 0.5x the time of the paper's m = 3 (21-22 bits), see
-    ``doc/benchmarks_search.rst``.
+
+def default_n_substrings(n_bits, n_db):
+    """Substrings ``m`` for k-NN: ``n_bits / (log2(n_db) - 6)``, rounded.
+
+    Norouzi et al. choose ``m = b / log2(n)`` (buckets of about one code),
+    which balances probes against bucket entries when both cost the same.
+    Here a probe (a random access) costs about as much as 50-200 entries
+    read in sequence, so shorter substrings (bigger buckets, fewer probes)
+    win. The rule was fitted to exhaustive sweeps of ``m`` on ITQ codes of
+    augmented MNIST, k = 10 (``doc/benchmarks_search.rst``), where it picks
+    the fastest ``m`` or one within the noise: 64 bits at n = 50,000 /
+    250,000 / 1,000,000 / 4,000,000 give m = 7 / 5 / 5 / 4, 32 bits at 1M
+    m = 2, 128 bits at 1M m = 9 (m = 8 was 2% faster). Substrings are at
+    most 24 bits.
+
+    Parameters
+    ----------
+    n_bits : int
+        Bits of the codes (those used by the database).
+    n_db : int
+        Database size.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> default_n_substrings(64, 1_000_000), default_n_substrings(64, 4_000_000)
+    (5, 4)
+    """
+    target = max(1.0, math.log2(max(n_db, 2)) - SUBSTRING_SHORTFALL)
+    m = math.floor(n_bits / target + 0.5)
+    return int(min(n_bits, max(1, m, math.ceil(n_bits / MAX_SUBSTRING_BITS))))
+
+
+def radius_n_substrings(n_bits, n_db, radius):
+    """Substrings ``m`` for a radius query: at least ``radius + 1``.
+
+    With ``m > radius`` substrings, a code within ``radius`` bits matches the
+    query exactly on one of the first ``radius + 1`` substrings, so only
+    those tables are probed, at distance 0, and longer substrings make
+    sparser buckets. So ``m`` is the largest of ``radius + 1``, Norouzi et
+    al.'s ``b / log2(n)`` rounded up (substrings of about ``log2(n)`` bits,
+    so that the tables stay about as large as the database) and
+    ``ceil(b / 24)``.
+
+    Parameters
+    ----------
+    n_bits : int
+        Bits of the codes.
+    n_db : int
+        Database size.
+    radius : int
+        Search radius.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> radius_n_substrings(64, 1_000_000, 2), radius_n_substrings(64, 1_000_000, 5)
+    (4, 6)
     """
     m = math.ceil(n_bits / max(1.0, math.log2(max(n_db, 2))) - 1e-9)
-    return int(min(n_bits, max(1, m, math.ceil(n_bits / MAX_SUBSTRING_BITS))))
+    m = max(int(radius) + 1, m, math.ceil(n_bits / MAX_SUBSTRING_BITS))
+    return int(min(n_bits, max(1, m)))
 
 
 def substring_keys(codes, starts, lengths, chunk=1 << 16):
@@ -628,10 +694,12 @@ class MIHSearcher:
     ----------
     codes : ndarray of uint8, shape (n_db, n_bytes)
     n_substrings : int or None
-        Number of substrings ``m``; None uses ``b / log2(n)`` (Norouzi et
-        al.), with ``b`` the bits actually used by the database (trailing
-        padding bits that are 0 in every code are left out of the tables; the
-        verification uses the full codes, so results stay exact).
+        Number of substrings ``m``; None uses :func:`default_n_substrings`
+        (tuned for k-NN; ``HammingNeighbors(algorithm="auto")`` builds its
+        radius-query index with :func:`radius_n_substrings`), with ``b`` the
+        bits actually used by the database (trailing padding bits that are 0
+        in every code are left out of the tables; the verification uses the
+        full codes, so results stay exact).
     max_work : int or None
         Per-query budget of k-NN work (table probes + bucket entries read).
         A query that needs more (a far query, or codes too uniform for the

@@ -47,13 +47,29 @@ def test_mih_knn_exact_with_and_without_scan_fallback(n_bits, max_work):
         assert (stats[:, 0] >= 1).all()
 
 
-def test_default_substrings_round_up():
+def test_default_substrings_follow_the_fitted_rule():
     from skhash.neighbors._mih import default_n_substrings
 
-    assert default_n_substrings(64, 1_000_000) == 4  # 64 / 19.9 = 3.2
-    assert default_n_substrings(64, 2**16) == 4
-    assert default_n_substrings(128, 2**16) == 8
-    assert default_n_substrings(8, 10) == 3
+    # m = round(b / (log2(n) - 6)): the fastest m of the sweeps in
+    # doc/benchmarks_search.rst (64 bits: 7 / 5 / 5 / 4 at 50k / 250k / 1M /
+    # 4M codes; 32 bits at 1M: 2; 128 bits at 1M: 9).
+    assert default_n_substrings(64, 50_000) == 7
+    assert default_n_substrings(64, 250_000) == 5
+    assert default_n_substrings(64, 1_000_000) == 5
+    assert default_n_substrings(64, 4_000_000) == 4
+    assert default_n_substrings(32, 1_000_000) == 2
+    assert default_n_substrings(128, 1_000_000) == 9
+    # substrings are at most 24 bits, at least one bit
+    assert default_n_substrings(256, 2**40) == 11
+    assert default_n_substrings(8, 10) == 8
+
+
+def test_radius_substrings_cover_the_radius():
+    from skhash.neighbors._mih import radius_n_substrings
+
+    assert radius_n_substrings(64, 1_000_000, 0) == 4  # 64 / 19.9 rounded up
+    assert radius_n_substrings(64, 1_000_000, 5) == 6  # radius + 1
+    assert radius_n_substrings(8, 10, 20) == 8  # at most one bit each
 
 
 @pytest.mark.parametrize("n_bits,p", [(16, 0.5), (64, 0.5), (64, 0.1), (128, 0.5)])
