@@ -254,7 +254,9 @@ def run_learned(args, out):
         f"N = {len(db)} (60,000 MNIST training images, random shifts of up to 2 "
         f"pixels + N(0, 8^2) pixel noise; {n_unique} distinct codes; encoding took "
         f"{t_enc:.1f} s), Q = {len(q)} MNIST test images, k = 10, threads = "
-        f"{args.threads}, median of {args.repeats} interleaved runs.\n",
+        f"{args.threads}, median of {args.repeats} interleaved runs; MIH work "
+        f"budget per query: "
+        f"{'default' if args.mih_budget is None else f'{args.mih_budget:g} N'}.\n",
         file=out,
     )
     nb = NumbaBruteSearcher(db)
@@ -263,7 +265,10 @@ def run_learned(args, out):
     builds = {}
     for m in args.mih_substrings:
         t = time.perf_counter()
-        s, mem = peak_mb(lambda m=m: MIHSearcher(db, n_substrings=m or None))
+        budget = None if args.mih_budget is None else int(args.mih_budget * len(db))
+        s, mem = peak_mb(
+            lambda m=m: MIHSearcher(db, n_substrings=m or None, max_work=budget)
+        )
         builds[m] = (time.perf_counter() - t, mem)
         s.kneighbors(q[:5], 10)
         methods[m] = s
@@ -330,6 +335,13 @@ def main(argv=None):
     p.add_argument("--k", type=int, nargs="+", default=[10, 100, 1000])
     p.add_argument("--sklearn-queries", type=int, default=20)
     p.add_argument("--mih-queries", type=int, default=50)
+    p.add_argument(
+        "--mih-budget",
+        type=float,
+        default=None,
+        help="MIH work budget per query as a fraction of N (default: the "
+        "searcher's, MAX_WORK_FRACTION)",
+    )
     p.add_argument(
         "--mih-substrings",
         type=int,
