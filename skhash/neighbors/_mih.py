@@ -705,21 +705,20 @@ class MIHSearcher:
         A query that needs more (a far query, or codes too uniform for the
         tables to prune) is answered by a full scan instead, with the same
         exact result. None uses ``n_db * MAX_WORK_FRACTION``.
-    reorder_bits : bool, default=False
+    reorder_bits : bool, default=True
         Assign bits to substrings with :func:`substring_bit_order` (fewest
         colliding substring keys on a sample of the database) instead of
         cutting the codes into consecutive runs; database and queries are
-        permuted alike, so results are unchanged. Off by default: on
-        1,000,000 64-bit ITQ codes of augmented MNIST (k = 10) it cut the
-        bucket entries read by 17 % (median 4,640 to 3,842 per query) but
-        the search took 1.1-1.3x the time without it (two interleaved runs,
-        load 8-11) and the build took about 2-3 s more; see
-        ``doc/benchmarks_search.rst``.
+        permuted alike, so results are unchanged. On 1,000,000 64-bit ITQ
+        codes of augmented MNIST (k = 10) it reads 11-14% fewer bucket
+        entries and took 0.95x the time at the default m = 5 (paired medians
+        of 31 and 41 interleaved runs; 0.93x at m = 4), for about 0.2 s more
+        build; see ``doc/benchmarks_search.rst``.
     """
 
     name = "mih"
 
-    def __init__(self, codes, n_substrings=None, max_work=None, reorder_bits=False):
+    def __init__(self, codes, n_substrings=None, max_work=None, reorder_bits=True):
         self.max_work = max_work
         self.reorder_bits = reorder_bits
         if codes.shape[0] >= 1 << 31:
