@@ -201,3 +201,39 @@ def test_substring_bit_order_separates_copies_and_keeps_distances():
     np.testing.assert_array_equal(
         hamming_distance(p[:50], p), hamming_distance(codes[:50], codes)
     )
+
+
+def test_level_costs_match_enumeration():
+    from itertools import combinations
+
+    from skhash.neighbors._mih import level_costs
+
+    rng = np.random.default_rng(0)
+    length = 6
+    keys = rng.integers(0, 1 << length, 300)
+    counts = np.bincount(keys, minlength=1 << length)
+    costs = level_costs(keys, length, n_levels=4)
+    for key in range(1 << length):
+        for r in range(4):
+            flips = [sum(1 << b for b in c) for c in combinations(range(length), r)]
+            expected = sum(counts[key ^ f] for f in flips) + len(flips)
+            assert costs[r, key] == expected
+
+
+@pytest.mark.parametrize("tabulated", [True, False])
+def test_mih_knn_exact_in_any_level_order(monkeypatch, tabulated):
+    # Without cost tables (substrings too long to tabulate) the levels are
+    # ordered by estimated costs instead: a different order, the same answer.
+    from skhash.neighbors import _mih
+
+    if not tabulated:
+        monkeypatch.setattr(_mih, "MAX_COST_BITS", 0)
+    codes = _codes(64, 3000, seed=5)
+    db, q = codes[:2900], codes[2900:]
+    s = _mih.MIHSearcher(db, n_substrings=5, max_work=10**12)
+    assert s.costs.shape[1] == (_mih.COST_LEVELS if tabulated else 0)
+    for k in (1, 10, 40):
+        d, i = s.kneighbors(q, k, n_jobs=2)
+        d_ref, i_ref = _oracle(q, db, k)
+        np.testing.assert_array_equal(d, d_ref)
+        np.testing.assert_array_equal(i, i_ref)
