@@ -218,7 +218,7 @@ def augmented_mnist(n, rng, chunk=50_000):
 
 
 def learned_codes(args):
-    """ITQ codes (``--learned-bits``) of augmented MNIST (db) and MNIST test images (q)."""
+    """ITQ codes (``--learned-bits``) of augmented MNIST (db), MNIST test images (q)."""
     if args.learned_cache and os.path.exists(args.learned_cache):
         f = np.load(args.learned_cache)
         if 8 * f["db"].shape[1] != args.learned_bits:
@@ -267,7 +267,9 @@ def run_learned(args, out):
         t = time.perf_counter()
         budget = None if args.mih_budget is None else int(args.mih_budget * len(db))
         s, mem = peak_mb(
-            lambda m=m: MIHSearcher(db, n_substrings=m or None, max_work=budget)
+            lambda m=m, budget=budget: MIHSearcher(
+                db, n_substrings=m or None, max_work=budget
+            )
         )
         builds[m] = (time.perf_counter() - t, mem)
         s.kneighbors(q[:5], 10)
@@ -297,9 +299,7 @@ def run_learned(args, out):
     )
     print("|---|---|---|---|---|---|---|---|---|---|", file=out)
     base = med["numba (ours)"]
-    print(
-        f"| numba (ours) | {base:.4f} | 1.0 | - | - | - | - | - | - | - |", file=out
-    )
+    print(f"| numba (ours) | {base:.4f} | 1.0 | - | - | - | - | - | - | - |", file=out)
     for m in args.mih_substrings:
         s = methods[m]
         st = stats[m]

@@ -410,7 +410,7 @@ def level_costs(keys, length, n_levels=COST_LEVELS):
 
 @njit(cache=True, inline="always")
 def _level_cost(qcost, lengths, t, r, n_db):
-    """Entries + probes of probing table ``t`` at radius ``r`` (tabulated or estimated)."""
+    """Entries + probes of table ``t`` at radius ``r`` (tabulated or estimated)."""
     length = lengths[t]
     if r < qcost.shape[1]:
         return np.int64(qcost[t, r])
@@ -421,7 +421,9 @@ def _level_cost(qcost, lengths, t, r, n_db):
 
 
 @njit(cache=True, inline="always")
-def _verify_bucket(qw, words, flat, ids, masks, lo, hi, i, done, heap, size, k, tau, tau_d):
+def _verify_bucket(
+    qw, words, flat, ids, masks, lo, hi, i, done, heap, size, k, tau, tau_d
+):
     """Offer the codes of ``words[lo:hi]`` (found through table ``i``) to the heap."""
     n_words = qw.shape[0]
     if n_words == 1 and size == k:
@@ -469,12 +471,6 @@ def _knn_one(
     heap,
     budget,
     stats,
-    ring_lo,
-    ring_hi,
-    ring_tag,
-    planned,
-    done,
-    qcost,
 ):
     """Progressive exact k-NN of one query; fills ``heap``, returns its size.
 
@@ -498,8 +494,8 @@ def _knn_one(
 
     A producer plans the levels (``planned``: radius reached per table) and
     walks their probes up to ``LOOKAHEAD`` ahead of the verification,
-    loading each bucket's bounds into a ring (``ring_lo``, ``ring_hi``,
-    ``ring_tag``: table, radius and whether it ends the level) and
+    loading each bucket's bounds into a ring of ``RING`` slots (bounds; table,
+    radius and whether it ends the level) and
     prefetching its first cache lines; the verification pops the ring, so a
     bucket is usually in cache when it is read, and checks the stopping rule
     at each level's end.
@@ -510,7 +506,13 @@ def _knn_one(
     line = max(1, 8 // n_words)  # bucket entries per 64-byte cache line
     ahead = PREFETCH_LINES * line
     flat = words.reshape(-1)
-    wrap = ring_lo.shape[0] - 1
+    ring_lo = np.empty(RING, dtype=np.int64)
+    ring_hi = np.empty(RING, dtype=np.int64)
+    ring_tag = np.empty(RING, dtype=np.int64)
+    wrap = RING - 1
+    planned = np.empty(m, dtype=np.int64)
+    done = np.empty(m, dtype=np.int64)
+    qcost = np.empty((m, costs.shape[1]), dtype=np.int64)
     for t in range(m):
         planned[t] = -1
         done[t] = -1
@@ -625,15 +627,8 @@ def mih_knn(
     fell back to a scan).
     """
     n_q = q_words.shape[0]
-    m = lengths.shape[0]
     for qi in prange(n_q):
         heap = np.empty(k, dtype=np.int64)
-        ring_lo = np.empty(RING, dtype=np.int64)
-        ring_hi = np.empty(RING, dtype=np.int64)
-        ring_tag = np.empty(RING, dtype=np.int64)
-        planned = np.empty(m, dtype=np.int64)
-        done = np.empty(m, dtype=np.int64)
-        qcost = np.empty((m, costs.shape[1]), dtype=np.int64)
         qw = q_words[qi]
         size = _knn_one(
             qw,
@@ -649,12 +644,6 @@ def mih_knn(
             heap,
             budget,
             stats[qi],
-            ring_lo,
-            ring_hi,
-            ring_tag,
-            planned,
-            done,
-            qcost,
         )
         if size < 0:
             continue  # answered by the blocked scan kernel afterwards
