@@ -483,9 +483,9 @@ def _knn_one(
     next level is the cheapest one, by the tabulated count of entries and
     probes it reads (``costs``); on 1,000,000 64-bit ITQ codes (m = 5) this
     read 15% fewer entries than Norouzi et al.'s round-robin order and took
-    0.95x the time. The search
-    stops as soon as ``k`` verified codes lie within the guaranteed radius.
-    A code found through table ``t`` was already found iff some other
+    0.95x the time. The search stops as soon as ``k`` verified codes lie
+    within the guaranteed radius. A code found through table ``t`` was
+    already found iff some other
     substring ``j`` is within ``done[j]`` bits: this test on the code itself
     (cached next to its id) replaces a visited array. Codes that cannot
     enter the current top ``k`` are rejected before it. When the work
@@ -495,8 +495,8 @@ def _knn_one(
     A producer plans the levels (``planned``: radius reached per table) and
     walks their probes up to ``LOOKAHEAD`` ahead of the verification,
     loading each bucket's bounds into a ring of ``RING`` slots (bounds; table,
-    radius and whether it ends the level) and
-    prefetching its first cache lines; the verification pops the ring, so a
+    radius and whether it ends the level) and prefetching its first cache
+    lines; the verification pops the ring, so a
     bucket is usually in cache when it is read, and checks the stopping rule
     at each level's end.
     """
@@ -533,9 +533,7 @@ def _knn_one(
     p_done = False
     head = 0
     tail = 0
-    radius = -1  # guaranteed: sum(done + 1) - 1
-    for t in range(m):
-        radius += done[t] + 1
+    radius = -1  # guaranteed: sum(done + 1) - 1, all tables still at -1
     while True:
         while not p_done and head - tail < LOOKAHEAD:
             if pt < 0:
