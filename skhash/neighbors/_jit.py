@@ -42,6 +42,7 @@ try:  # pragma: no cover - depends on the environment
         several buckets overlap with the work on earlier ones. It never
         faults, so ``idx`` past the end is harmless.
         """
+        from llvmlite import binding as llvm
         from llvmlite import ir
         from numba.core import cgutils
 
@@ -57,9 +58,11 @@ try:  # pragma: no cover - depends on the environment
             i8p = builder.bitcast(ptr, ir.IntType(8).as_pointer())
             i32 = ir.IntType(32)
             fnty = ir.FunctionType(ir.VoidType(), [i8p.type, i32, i32, i32])
-            fn = cgutils.get_or_insert_function(
-                builder.module, fnty, "llvm.prefetch.p0"
-            )
+            # The intrinsic's name carries the pointer type: ``p0`` with the
+            # opaque pointers of LLVM >= 15, ``p0i8`` before (numba 0.60's 14).
+            opaque = llvm.llvm_version_info >= (15,)
+            name = "llvm.prefetch.p0" if opaque else "llvm.prefetch.p0i8"
+            fn = cgutils.get_or_insert_function(builder.module, fnty, name)
             builder.call(fn, [i8p, i32(0), i32(3), i32(1)])
             return context.get_dummy_value()
 
