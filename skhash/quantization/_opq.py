@@ -101,8 +101,10 @@ class OPQ(BaseQuantizer):
     The data are not centred for quantization (as in the paper and faiss); the
     principal directions of the parametric start come from the centred
     covariance. Eigenvalue allocation compares products of eigenvalues through
-    sums of logarithms, with eigenvalues floored at ``1e-12`` times the largest
-    (zero-variance directions such as constant pixels would give ``log 0``).
+    sums of logarithms, shifted to be at least 1 as in the authors' code so
+    that the allocation does not depend on the scale of the data, with
+    eigenvalues floored at ``1e-12`` times the largest (zero-variance
+    directions such as constant pixels would give ``log 0``).
     The number of k-means steps per alternation (one, warm-started) and the
     final refinement are our choices; the paper alternates the two steps
     without fixing them here. ``inverse_transform`` returns reconstructions in
