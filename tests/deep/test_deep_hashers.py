@@ -173,6 +173,39 @@ def test_hashnet_beta_schedule_continues_across_epochs():
     assert est.n_iter_ == 20
 
 
+@pytest.mark.parametrize(
+    "n_per_class, max_epochs, batch_size", [(20, 2, 64), (20, 5, 16), (40, 7, 8)]
+)
+def test_hashnet_default_schedule_reaches_the_papers_beta(
+    n_per_class, max_epochs, batch_size
+):
+    # The authors' schedule, beta = (1 + 0.005 t)^0.5 updated every 200 of
+    # 10,000 iterations, ends at sqrt(50) ~ 7.1; the default schedule is the
+    # same over the fraction of training done, whatever its length.
+    X, y = _blobs(n_per_class=n_per_class)
+    est = HashNet(
+        n_bits=8,
+        hidden_layer_sizes=(8,),
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        random_state=0,
+    ).fit(X, y)
+    T = max_epochs * -(-len(X) // batch_size)
+    assert est.n_iter_ == T
+    assert 5.0 <= est.beta_ <= 7.2
+    schedule = dict(est.net_.callbacks_)["beta_continuation"]
+    assert schedule.gamma_ == pytest.approx(50 / T)
+    assert schedule.step_ == max(1, round(T / 50))
+    t_last = (T - 1) // schedule.step_ * schedule.step_
+    assert est.beta_ == pytest.approx((1 + 50 * t_last / T) ** 0.5)
+
+
+def test_beta_continuation_auto_needs_the_training_length():
+    cb = BetaContinuation(step="auto", gamma="auto").initialize()
+    with pytest.raises(RuntimeError, match="training length"):
+        cb.on_batch_begin(None, training=True)
+
+
 def test_beta_continuation_callback_alone():
     cb = BetaContinuation(step=2, gamma=1.0, power=1.0).initialize()
 
