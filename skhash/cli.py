@@ -541,7 +541,7 @@ def _load_task(args):
             )
         try:
             if dataset == "cifar10-gist":
-                data = datasets.load_cifar10("all", data_home=home)
+                data = datasets.load_cifar10("all", source="jpeg", data_home=home)
                 X = _gist_features(data, args)
             else:
                 loader = (
