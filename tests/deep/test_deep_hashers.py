@@ -307,3 +307,48 @@ def test_cuda_device_if_available():
     est = _small(DSH, device="cuda").fit(X, y)
     assert next(est.net_.module_.parameters()).is_cuda
     assert est.transform(X).shape == (X.shape[0], 1)
+
+
+def test_early_stopping_needs_a_validation_split():
+    # skorch's EarlyStopping() monitors valid_loss; without a validation split
+    # (the default: train on all the data) that is a clear error, not a
+    # KeyError after the first epoch.
+    from skorch.callbacks import EarlyStopping
+
+    X, y = _blobs()
+    est = _small(HashNet, callbacks=[EarlyStopping()])
+    with pytest.raises(ValueError, match=r"valid_loss.*train_split"):
+        est.fit(X, y)
+    # monitoring the training loss needs no split
+    est = _small(DSH, max_epochs=30, callbacks=[EarlyStopping(monitor="train_loss")])
+    est.fit(X, y)
+    assert "valid_loss" not in est.net_.history[-1]
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_early_stopping_on_a_validation_split(cls):
+    from skorch.callbacks import EarlyStopping
+
+    X, y = _blobs()
+    stop = EarlyStopping(patience=1, threshold=0.5)  # stops after two epochs
+    est = _small(cls, max_epochs=20, train_split=0.25, callbacks=[stop]).fit(X, y)
+    history = est.net_.history
+    assert "valid_loss" in history[-1] and len(history) < 20
+    # the held-out quarter is drawn from random_state: deterministic
+    again = _small(cls, max_epochs=20, train_split=0.25, callbacks=[stop]).fit(X, y)
+    np.testing.assert_array_equal(est.transform(X), again.transform(X))
+
+
+def test_train_split_takes_a_skorch_splitter():
+    from skorch.callbacks import EarlyStopping
+    from skorch.dataset import ValidSplit
+
+    X, y = _blobs()
+    est = _small(
+        DHN,
+        train_split=ValidSplit(4, stratified=True),
+        callbacks=[EarlyStopping(patience=1)],
+    ).fit(X, y)
+    assert "valid_loss" in est.net_.history[-1]
+    with pytest.raises(ValueError, match="train_split"):
+        _small(DHN, train_split=1.5).fit(X, y)
