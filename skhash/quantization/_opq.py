@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from skhash._blas import limit_blas_threads
 from skhash._kernels import pq as _pq
 from skhash._kernels.pca import principal_directions
 from skhash.base import BaseQuantizer
@@ -161,7 +162,14 @@ class OPQ(BaseQuantizer):
         K = self.n_clusters
         rng = check_random_state(self.random_state)
         bounds = _pq.subspace_bounds(D, M)
+        # The largest products of one alternation: the Procrustes (D, n) x
+        # (n, D) and the k-means distances (n, d_m) x (d_m, K).
+        work = n * max(D * D, int(np.diff(bounds).max()) * K)
+        with limit_blas_threads(work):
+            self._alternate(X, M, K, rng, bounds)
 
+    def _alternate(self, X, M, K, rng, bounds):
+        """The starts, the alternation and the final refinement."""
         starts = (
             ["eigenvalue_allocation", "identity"]
             if self.init == "auto"
