@@ -6,6 +6,9 @@ Samples are rows. ``Phi`` is the ``(n, m + 1)`` matrix of RBF features to
 
 import numpy as np
 
+#: Entries of one (rows, anchors) distance block.
+BLOCK_ENTRIES = 1 << 22
+
 
 def squared_distances(X, A):
     """Squared Euclidean distances ``(n, m)`` between rows of X and A, >= 0."""
@@ -48,18 +51,21 @@ def nearest_anchor_width(X, anchors, anchor_rows=None):
     -------
     sigma : float
     """
-    d2 = squared_distances(X, anchors)
-    # Rounding of the expansion ||x||^2 - 2 x.a + ||a||^2 is relative to the
-    # squared norms; below this the two points are the same.
-    scale = (
-        np.einsum("ij,ij->i", X, X)[:, None]
-        + np.einsum("ij,ij->i", anchors, anchors)[None, :]
-    )
-    zero = d2 <= 1e-10 * scale
-    if anchor_rows is not None:
-        zero[np.asarray(anchor_rows), np.arange(len(anchors))] = True
-    d2[zero] = np.inf
-    nearest = d2.min(axis=1)
+    anchor_rows = None if anchor_rows is None else np.asarray(anchor_rows)
+    a_sq = np.einsum("ij,ij->i", anchors, anchors)
+    nearest = np.empty(X.shape[0])
+    step = max(1, BLOCK_ENTRIES // max(len(anchors), 1))  # rows per block
+    for s in range(0, X.shape[0], step):
+        Xs = X[s : s + step]
+        d2 = squared_distances(Xs, anchors)
+        # Rounding of the expansion ||x||^2 - 2 x.a + ||a||^2 is relative to
+        # the squared norms; below this the two points are the same.
+        scale = np.einsum("ij,ij->i", Xs, Xs)[:, None] + a_sq[None, :]
+        d2[d2 <= 1e-10 * scale] = np.inf
+        if anchor_rows is not None:
+            own = (anchor_rows >= s) & (anchor_rows < s + len(Xs))
+            d2[anchor_rows[own] - s, np.flatnonzero(own)] = np.inf
+        nearest[s : s + len(Xs)] = d2.min(axis=1)
     nearest = nearest[np.isfinite(nearest)]
     return float(np.sqrt(nearest).mean()) if len(nearest) else 1.0
 

@@ -168,3 +168,17 @@ def test_sdh_sigma_ignores_duplicates_and_caps_anchors():
     d = np.sqrt(((X[:, None, :] - X[None]) ** 2).sum(-1))
     d[d == 0] = np.inf
     assert sdh.sigma_ == pytest.approx(d.min(axis=1).mean(), rel=1e-6)
+
+
+def test_nearest_anchor_width_blocks(monkeypatch):
+    from skhash._kernels import sdh as _sdh
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    rows = np.array([3, 17, 40, 41])
+    want = _sdh.nearest_anchor_width(X, X[rows], rows)
+    monkeypatch.setattr(_sdh, "BLOCK_ENTRIES", 9)  # blocks of 2 rows
+    assert _sdh.nearest_anchor_width(X, X[rows], rows) == pytest.approx(want)
+    d = np.sqrt(((X[:, None] - X[rows][None]) ** 2).sum(-1))
+    d[rows, np.arange(4)] = np.inf
+    assert want == pytest.approx(d.min(axis=1).mean())
