@@ -208,7 +208,7 @@ def run_pixels(args):
 
 
 def _cifar_images(args):
-    data = load_cifar10(subset="all", data_home=args.data_home)
+    data = load_cifar10(subset="all", source="jpeg", data_home=args.data_home)
     # (n, 32, 32, 3) uint8 -> flat CHW rows; the network reshapes them.
     X = data.images.transpose(0, 3, 1, 2).reshape(len(data.target), -1)
     return X, data.target, data.split

@@ -116,7 +116,7 @@ def run_cifar10(args):
     from skhash.datasets import load_cifar10
     from skhash.deep import DQN, DSHConvNet
 
-    data = load_cifar10("all", data_home=args.data_home)
+    data = load_cifar10("all", source="jpeg", data_home=args.data_home)
     y = np.asarray(data.target)
     split = retrieval_split(y, protocol="cifar10-dnnh", random_state=0)
     parts = {"train": split.train, "query": split.query, "database": split.database}

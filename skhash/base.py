@@ -1,5 +1,6 @@
 """Base classes shared by every hasher: validation, binarisation, packing, tags."""
 
+import importlib
 from numbers import Integral
 
 import numpy as np
@@ -16,7 +17,59 @@ from skhash._kernels import bits as _bits
 from skhash._kernels import pq as _pq
 
 
-class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+def doc_page_name(cls):
+    """Qualified name of the API page the documentation builds for ``cls``.
+
+    The API reference lists the names exported by the top-level package as
+    ``skhash.<Name>`` and the others under the public package that exports
+    them (``skhash.features.GIST``), whatever private module defines them.
+
+    Parameters
+    ----------
+    cls : type
+        A class defined in skhash.
+
+    Returns
+    -------
+    name : str
+        ``generated/<name>.html`` is its page.
+    """
+    import skhash
+
+    name = cls.__name__
+    if name in skhash.__all__:
+        return f"skhash.{name}"
+    public = []
+    for part in cls.__module__.split("."):
+        if part.startswith("_"):
+            break
+        public.append(part)
+    for i in range(len(public), 1, -1):
+        modname = ".".join(public[:i])
+        if name in getattr(importlib.import_module(modname), "__all__", ()):
+            return f"{modname}.{name}"
+    return ".".join([*public, name])
+
+
+class DocLinkMixin:
+    """Point the "?" link of scikit-learn's HTML repr at the estimator's page.
+
+    scikit-learn's ``_get_doc_link`` fills ``_doc_link_template`` with the
+    parameters of ``_doc_link_url_param_generator``; the page name is
+    :func:`doc_page_name`, the one the documentation builds. Classes defined
+    outside skhash (``_doc_link_module``) get no link.
+    """
+
+    _doc_link_module = "skhash"
+    _doc_link_template = "https://skhash.readthedocs.io/en/latest/generated/{page}.html"
+
+    def _doc_link_url_param_generator(self):
+        return {"page": doc_page_name(type(self))}
+
+
+class BaseHasher(
+    DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Base class of every hashing estimator (template for ``fit``/``transform``).
 
     A concrete hasher implements two methods only:
@@ -51,11 +104,6 @@ class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         "random_state": ["random_state"],
     }
     _requires_y = False
-    _doc_link_module = "skhash"
-    _doc_link_template = (
-        "https://skhash.readthedocs.io/en/latest/generated/"
-        "{estimator_module}.{estimator_name}.html"
-    )
 
     # The template methods -------------------------------------------------
     def _fit(self, X, y):  # pragma: no cover - abstract
@@ -173,7 +221,9 @@ class QuantizerCodes(np.ndarray):
 _POWERS_OF_TWO = {2**b for b in range(1, 9)}
 
 
-class BaseQuantizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class BaseQuantizer(
+    DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Base class of the product quantizers (PQ, OPQ, DQN).
 
     A quantizer splits the vectors of the space it works in (``_space(X)``) into
@@ -208,8 +258,6 @@ class BaseQuantizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         "random_state": ["random_state"],
     }
     _requires_y = False
-    _doc_link_module = "skhash"
-    _doc_link_template = BaseHasher._doc_link_template
 
     # The template methods -------------------------------------------------
     def _fit(self, X, y):  # pragma: no cover - abstract

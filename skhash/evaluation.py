@@ -14,10 +14,10 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
 
-from skhash._kernels import ranking as _rk
 from skhash.base import BaseQuantizer
 from skhash.datasets import euclidean_ground_truth, retrieval_split
 from skhash.metrics import precision_within_radius
+from skhash.metrics._ranking import _nanmean, ap_from_relevance, resolve_map_params
 from skhash.metrics._scorers import score_searcher
 from skhash.neighbors import HammingNeighbors
 
@@ -62,27 +62,28 @@ def _n_bits_param(estimator):
 
 
 def _euclidean_map(nn, codes_q, gt, map_params, chunk=256):
-    """mAP with relevance = membership of the true Euclidean neighbour sets."""
-    K = gt.shape[1]
+    """mAP with relevance = membership of the true Euclidean neighbour sets.
+
+    Scored by the metrics' own AP (:func:`~skhash.metrics._ranking.ap_from_relevance`)
+    under ``map_params``: cut-off, divisor, interpolation and dropped queries
+    as for label relevance; every query has ``gt.shape[1]`` relevant items.
+    """
+    n_db = nn.n_samples_fit_
+    top_k = map_params["top_k"]
+    n_ranked = n_db if top_k is None else min(top_k, n_db)
     aps = []
     for s in range(0, len(codes_q), chunk):
-        _, ind = nn.kneighbors(codes_q[s : s + chunk], n_neighbors=nn.n_samples_fit_)
+        _, ind = nn.kneighbors(codes_q[s : s + chunk], n_neighbors=n_ranked)
         g = np.sort(gt[s : s + chunk], axis=1)
         # row-wise membership test: offset every row so one sorted search works
-        off = (np.arange(len(g), dtype=np.int64) * (nn.n_samples_fit_ + 1))[:, None]
+        off = (np.arange(len(g), dtype=np.int64) * (n_db + 1))[:, None]
         flat = (g + off).ravel()
         pos = np.searchsorted(flat, (ind + off).ravel())
         pos = np.minimum(pos, len(flat) - 1)
         rel = (flat[pos] == (ind + off).ravel()).reshape(ind.shape)
-        aps.append(
-            _rk.average_precision_stable(
-                rel,
-                np.full(len(g), K),
-                ind.shape[1],
-                interpolation=map_params["interpolation"],
-            )
-        )
-    return float(np.mean(np.concatenate(aps)))
+        R = np.full(len(g), gt.shape[1])
+        aps.append(ap_from_relevance(rel, R, None, map_params, n_db))
+    return _nanmean(np.concatenate(aps))
 
 
 def evaluate(
@@ -95,6 +96,7 @@ def evaluate(
     n_bits=(16, 32, 64),
     metrics=_METRICS,
     map_protocol="full",
+    top_k=None,
     random_state=0,
     verbose=0,
 ):
@@ -124,12 +126,18 @@ def evaluate(
     n_bits : sequence of int or None, default=(16, 32, 64)
         Code lengths; None evaluates the estimator with its own settings.
     metrics : sequence of str, default=("map", "precision_radius2")
-        ``"map"``: full-ranking mAP with the preset ``map_protocol``;
+        ``"map"``: mAP with the preset ``map_protocol`` and cut-off ``top_k``,
+        for label and for Euclidean relevance alike;
         ``"precision_radius2"``: precision within Hamming radius 2 (label
         relevance and hashers only; a query retrieving nothing scores 0).
     map_protocol : str, default="full"
-        Preset of :func:`skhash.metrics.mean_average_precision` (``"full"``,
-        ``"sdh"`` or ``"bdnn"``: full-ranking presets).
+        Preset of :func:`skhash.metrics.mean_average_precision`: the
+        full-ranking presets ``"full"``, ``"sdh"`` and ``"bdnn"``, or the @K
+        presets ``"hashnet-pytorch"``, ``"hashnet-caffe"`` and ``"deephash"``
+        (with ``top_k``), which set the divisor and the queries dropped.
+    top_k : int, default=None
+        Cut-off K of the mAP (``None``: the whole ranking). A full-ranking
+        ``map_protocol`` with a ``top_k`` raises a ``ValueError``.
     random_state : int, default=0
         Seed of the split (when ``protocol`` is a name).
     verbose : int, default=0
@@ -139,7 +147,9 @@ def evaluate(
     -------
     rows : list of dict
         One row per code length: ``method``, ``protocol``, ``relevance``,
-        ``n_bits``, each metric, ``fit_s``, ``encode_s``, ``search_s``.
+        ``n_bits``, each metric, ``fit_s``, ``encode_s``, ``search_s`` (ranking
+        and scoring, after one untimed query that compiles the numba
+        kernels).
         ``pandas.DataFrame(rows)`` makes a table.
 
     Examples
@@ -171,6 +181,7 @@ def evaluate(
             "protocol must be a protocol name or the Bunch of retrieval_split, got "
             f"{type(protocol).__name__}."
         )
+    map_params = resolve_map_params(protocol=map_protocol, top_k=top_k)
     relevance = sp.get("relevance", "label")
     name = type(_last(estimator)).__name__
     gt = None
@@ -202,21 +213,21 @@ def evaluate(
             nn = _PrefitQuantizedSearcher(est, np.asarray(codes_db), y[sp.database])
         else:
             nn = HammingNeighbors().fit(codes_db, y[sp.database])
+        # One untimed query first: the first call compiles the numba kernels.
+        nn.kneighbors(codes_q[:1], n_neighbors=1)
+        t2_search = time.perf_counter()
         row = {
             "method": name,
             "protocol": sp.get("protocol") or "custom",
             "relevance": relevance,
             "n_bits": int(b) if b is not None else getattr(_last(est), "n_bits", None),
         }
-        from skhash.metrics._ranking import resolve_map_params
-
-        map_params = resolve_map_params(protocol=map_protocol)
         if "map" in metrics:
             if relevance == "euclidean":
                 row["map"] = _euclidean_map(nn, codes_q, gt, map_params)
             else:
                 row["map"] = score_searcher(
-                    nn, codes_q, y[sp.query], protocol=map_protocol
+                    nn, codes_q, y[sp.query], protocol=map_protocol, top_k=top_k
                 )
         if "precision_radius2" in metrics and not quantizer and relevance == "label":
             dists, inds = nn.radius_neighbors(codes_q, radius=2)
@@ -224,7 +235,7 @@ def evaluate(
                 y[sp.query], y[sp.database], dists, inds, radius=2
             )
         t3 = time.perf_counter()
-        row.update(fit_s=t1 - t0, encode_s=t2 - t1, search_s=t3 - t2)
+        row.update(fit_s=t1 - t0, encode_s=t2 - t1, search_s=t3 - t2_search)
         if verbose:
             print(
                 f"[evaluate] {name} {row['n_bits']} bits: "

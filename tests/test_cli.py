@@ -456,6 +456,38 @@ def test_bench_digits_matches_library_metrics(tmp_path, capsys):
     np.testing.assert_allclose(curve["recall"], recall)
 
 
+def test_bench_times_search_after_a_warm_up(tmp_path, capsys, monkeypatch):
+    # The first search call of each kind compiles numba kernels: it must not
+    # count as search time, and its duration is reported once on its own line.
+    import time
+
+    from skhash import QuantizedNeighbors
+
+    for cls in (HammingNeighbors, QuantizedNeighbors):
+        original = cls.kneighbors
+        first = {"call": True}
+
+        def slow_first(self, *a, _orig=original, _first=first, **kw):
+            if _first["call"]:
+                _first["call"] = False
+                time.sleep(0.5)  # stands for the JIT compilation
+            return _orig(self, *a, **kw)
+
+        monkeypatch.setattr(cls, "kneighbors", slow_first)
+    out = tmp_path / "res"
+    status, text, err = run(
+        ["bench", "--methods", "LSH", "PQ", "--n-bits", "8", "16"]
+        + ["--n-queries-per-class", "3", "--output-dir", out, "--no-plot"],
+        capsys,
+    )
+    assert status == 0, err
+    doc = json.loads((out / "results.json").read_text())
+    assert all(r["search_s"] < 0.4 for r in doc["results"]), doc["results"]
+    warm = [line for line in text.splitlines() if "first search call" in line]
+    assert len(warm) == 2 and "hasher" in warm[0] and "quantizer" in warm[1]
+    assert doc["warmup_s"]["hasher"] >= 0.5 and doc["warmup_s"]["quantizer"] >= 0.5
+
+
 def test_bench_plots(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     status, _, err = run(

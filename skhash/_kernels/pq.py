@@ -246,8 +246,12 @@ def eigenvalue_allocation(eigenvalues, bounds):
     with the smallest product of the eigenvalues it already holds among those
     not yet full (Ge et al., "eigenvalue allocation"), which balances the
     products of variances across subspaces. Products are compared as sums of
-    logarithms; eigenvalues are floored at ``1e-12`` times the largest one so
-    that directions of zero variance (constant pixels) do not produce
+    logarithms, shifted so that the smallest is 1 (as the authors' code
+    does): every direction then adds a positive amount, so a subspace holding
+    eigenvalues below 1 does not look ever emptier as it fills, and the
+    allocation depends only on the ratios of the eigenvalues, not on the
+    scale of the data. Eigenvalues are floored at ``1e-12`` times the largest
+    one so that directions of zero variance (constant pixels) do not produce
     ``log(0)``.
 
     Parameters
@@ -267,6 +271,8 @@ def eigenvalue_allocation(eigenvalues, bounds):
     lam = np.asarray(eigenvalues, dtype=np.float64)
     floor = 1e-12 * max(float(lam.max(initial=0.0)), 1e-300)
     log_lam = np.log(np.maximum(lam, floor))
+    if len(log_lam):
+        log_lam += 1.0 - log_lam.min()
     M = len(bounds) - 1
     cap = np.diff(bounds)
     buckets = [[] for _ in range(M)]

@@ -6,6 +6,9 @@ Samples are rows. ``Phi`` is the ``(n, m + 1)`` matrix of RBF features to
 
 import numpy as np
 
+#: Entries of one (rows, anchors) distance block.
+BLOCK_ENTRIES = 1 << 22
+
 
 def squared_distances(X, A):
     """Squared Euclidean distances ``(n, m)`` between rows of X and A, >= 0."""
@@ -23,9 +26,48 @@ def rbf_anchor_features(X, anchors, sigma):
     return np.hstack([K, np.ones((X.shape[0], 1), dtype=K.dtype)])
 
 
-def nearest_anchor_width(X, anchors):
-    """Mean Euclidean distance from each sample to its nearest anchor."""
-    return float(np.sqrt(squared_distances(X, anchors).min(axis=1)).mean())
+def nearest_anchor_width(X, anchors, anchor_rows=None):
+    """Mean Euclidean distance from each sample to its nearest other anchor.
+
+    The RBF width of the official ``runSDH`` (the mean over the training
+    samples of the distance to the nearest anchor), with zero distances left
+    out: a sample's own anchor (``anchor_rows[j]`` is the row of ``X`` that
+    anchor ``j`` was drawn from) and anchors equal to the sample, up to
+    rounding. Otherwise, with the anchors drawn from the samples, every anchor
+    contributes a 0, and with as many anchors as samples the width collapses
+    to rounding noise. Samples with no other anchor are left out; 1.0 when
+    none remains.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+        Training samples.
+    anchors : ndarray, shape (m, d)
+        Anchors.
+    anchor_rows : ndarray of int, shape (m,), default=None
+        Row of ``X`` of each anchor, when they were drawn from ``X``.
+
+    Returns
+    -------
+    sigma : float
+    """
+    anchor_rows = None if anchor_rows is None else np.asarray(anchor_rows)
+    a_sq = np.einsum("ij,ij->i", anchors, anchors)
+    nearest = np.empty(X.shape[0])
+    step = max(1, BLOCK_ENTRIES // max(len(anchors), 1))  # rows per block
+    for s in range(0, X.shape[0], step):
+        Xs = X[s : s + step]
+        d2 = squared_distances(Xs, anchors)
+        # Rounding of the expansion ||x||^2 - 2 x.a + ||a||^2 is relative to
+        # the squared norms; below this the two points are the same.
+        scale = np.einsum("ij,ij->i", Xs, Xs)[:, None] + a_sq[None, :]
+        d2[d2 <= 1e-10 * scale] = np.inf
+        if anchor_rows is not None:
+            own = (anchor_rows >= s) & (anchor_rows < s + len(Xs))
+            d2[anchor_rows[own] - s, np.flatnonzero(own)] = np.inf
+        nearest[s : s + len(Xs)] = d2.min(axis=1)
+    nearest = nearest[np.isfinite(nearest)]
+    return float(np.sqrt(nearest).mean()) if len(nearest) else 1.0
 
 
 def ridge(A, T, alpha):

@@ -1,5 +1,5 @@
-"""Loader of CIFAR-10 from a local copy (JPEG set, lossless PNG subset, or the
-original Python batches)."""
+"""Loader of CIFAR-10: the original Python batches (downloadable), or local
+copies (JPEG set, lossless PNG subset)."""
 
 import io
 import os
@@ -74,12 +74,22 @@ _PNG_URLS = {
     "cifar10_batch_50.png": _LARRABEEW,
     "cifar10_labels.js": _LARRABEEW,
 }
-# The original Python batches (Krizhevsky); md5 as published on the CIFAR page.
+# The original Python batches (Krizhevsky); md5 of the tarball as published on
+# the CIFAR page, and of each extracted file (the values torchvision checks).
 _PYTHON_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 _PYTHON_MD5 = "c58f30108f718f92721af3b95e74349a"
+_PYTHON_BATCH_MD5 = {
+    "data_batch_1": "c99cafc152244af753f735de768cd75f",
+    "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+    "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+    "data_batch_4": "634d18415352ddfa80567beed471001a",
+    "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+    "test_batch": "40351d587109b95175f43aff81a1287e",
+    "batches.meta": "5ff9c542aee3614f3951f8cda6e48888",
+}
 
 _N_TRAIN, _N_TEST = 50_000, 10_000
-_SOURCES = ("jpeg", "png-subset", "python")
+_SOURCES = ("python", "jpeg", "png-subset")
 _SUBSETS = ("train", "test", "all")
 
 _LICENCE = (
@@ -224,7 +234,7 @@ def _load_png_subset(folder, parts, verify):
     return np.concatenate(images), np.concatenate(targets), np.concatenate(split), None
 
 
-def _load_python(folder, parts):
+def _load_python(folder, parts, verify):
     sub = folder / "cifar-10-batches-py"
     files = []
     if "train" in parts:
@@ -238,6 +248,8 @@ def _load_python(folder, parts):
                 f"No {os.fspath(path)!r}; pass download=True to fetch the original "
                 "CIFAR-10 Python batches."
             )
+        if verify:
+            _verify_file(path, _PYTHON_BATCH_MD5[path.name], algorithm="md5")
         # The official distribution format is a pickle; only read trusted copies.
         with open(path, "rb") as f:
             batch = pickle.load(f, encoding="bytes")
@@ -255,27 +267,34 @@ def _download_cifar10(folder, source):
             if not path.is_file():
                 _download(base + name, path, checksum=_SHA256[f"png-subset/{name}"])
     elif source == "python":
-        if not (folder / "cifar-10-batches-py" / "test_batch").is_file():
-            tar_path = folder / "cifar-10-python.tar.gz"
-            if not tar_path.is_file():
-                _download(_PYTHON_URL, tar_path, checksum=_PYTHON_MD5, algorithm="md5")
-            with tarfile.open(tar_path, "r:gz") as tf:
-                if hasattr(tarfile, "data_filter"):
-                    tf.extractall(folder, filter="data")
-                else:  # Python < 3.10.12 has no extraction filters
-                    tf.extractall(folder)
+        sub = folder / "cifar-10-batches-py"
+        if all((sub / name).is_file() for name in _PYTHON_BATCH_MD5):
+            return
+        tar_path = folder / "cifar-10-python.tar.gz"
+        if tar_path.is_file():
+            _verify_file(tar_path, _PYTHON_MD5, algorithm="md5")
+        else:
+            _download(_PYTHON_URL, tar_path, checksum=_PYTHON_MD5, algorithm="md5")
+        with tarfile.open(tar_path, "r:gz") as tf:
+            if hasattr(tarfile, "data_filter"):
+                tf.extractall(folder, filter="data")
+            else:  # Python < 3.10.12 has no extraction filters
+                tf.extractall(folder)
+        # Verified when fetched (as torchvision does), whatever ``verify`` says.
+        for name, digest in _PYTHON_BATCH_MD5.items():
+            _verify_file(sub / name, digest, algorithm="md5")
     else:
         raise ValueError(
             "download=True is not available for source='jpeg' (the JPEG set is a "
-            "re-encoding published as 60,000 loose files); use source='python' to "
-            "fetch the original CIFAR-10 batches."
+            "re-encoding published as 60,000 loose files); use source='python' "
+            "(the default) to fetch the original CIFAR-10 batches."
         )
 
 
 def load_cifar10(
     subset="train",
     *,
-    source="jpeg",
+    source="python",
     data_home=None,
     download=False,
     return_X_y=False,
@@ -285,6 +304,10 @@ def load_cifar10(
 
     Files are looked for in ``<data_home>/cifar10/``:
 
+    * ``source="python"``: the original batches ``cifar-10-batches-py/``, all
+      60,000 images in the original order (what ``download=True`` fetches from
+      the CIFAR page: the tarball, md5-checked, then each extracted batch,
+      md5-checked).
     * ``source="jpeg"``: ``jpeg/cifar10-jpeg.zip`` (all 60,000 images, **JPEG
       quality-75 re-encoded, lossy**) plus ``png-subset/cifar10_labels.js``,
       whose 50,000 training labels give the original training order (training
@@ -292,26 +315,27 @@ def load_cifar10(
       number of earlier images of that class).
     * ``source="png-subset"``: the lossless ConvNetJS strips, training images
       0-3,999 and test images 0-999 only.
-    * ``source="python"``: the original batches ``cifar-10-batches-py/``
-      (what ``download=True`` fetches from the CIFAR page).
 
     Parameters
     ----------
     subset : {"train", "test", "all"}, default="train"
         Training images, test images, or both (training first).
-    source : {"jpeg", "png-subset", "python"}, default="jpeg"
+    source : {"python", "jpeg", "png-subset"}, default="python"
         Which copy to read (see above).
     data_home : str or path-like, default=None
         Data folder; default ``SKHASH_DATA``, else ``~/skhash_data``.
     download : bool, default=False
-        Fetch missing files of ``source="png-subset"`` (from the repositories
-        they were published in) or ``source="python"`` (the original tarball,
-        md5-checked, then extracted). Not available for ``"jpeg"``.
+        Fetch missing files of ``source="python"`` (the original tarball,
+        md5-checked, extracted, then each batch md5-checked) or
+        ``source="png-subset"`` (from the repositories they were published in,
+        sha256-checked). Downloads are always verified. Not available for
+        ``"jpeg"``.
     return_X_y : bool, default=False
         Return ``(images, target)`` instead of a Bunch.
     verify : bool, default=True
-        Check the sha256 of the zip, the PNG strips and the labels file (hashed
-        once per process). A mismatch raises :class:`ChecksumError`.
+        Check the files before reading them: the md5 of each Python batch, the
+        sha256 of the zip, the PNG strips and the labels file (hashed once per
+        process). A mismatch raises :class:`ChecksumError`.
 
     Returns
     -------
@@ -338,7 +362,7 @@ def load_cifar10(
     ...     load_cifar10(data_home=tempfile.mkdtemp())
     ... except FileNotFoundError as exc:
     ...     print("missing:", os.path.basename(str(exc).split("'")[1]))
-    missing: cifar10-jpeg.zip
+    missing: data_batch_1
     """
     if subset not in _SUBSETS:
         raise ValueError(f"subset must be one of {_SUBSETS}; got {subset!r}.")
@@ -353,7 +377,7 @@ def load_cifar10(
     elif source == "png-subset":
         images, target, split, names = _load_png_subset(folder, parts, verify)
     else:
-        images, target, split, names = _load_python(folder, parts)
+        images, target, split, names = _load_python(folder, parts, verify)
     if return_X_y:
         return images, target
     return Bunch(

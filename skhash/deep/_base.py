@@ -49,7 +49,18 @@ TRAINING_PARAMS_DOC = """max_epochs : int, default=20
         Where to train and encode, e.g. ``"cuda"``.
     callbacks : list of skorch callbacks or (name, callback) pairs, default=None
         Extra skorch callbacks (deep-copied in ``fit``), e.g. an
-        ``LRScheduler`` for the papers' step schedules.
+        ``LRScheduler`` for the papers' step schedules, or an
+        ``EarlyStopping``: skorch's default ``EarlyStopping()`` monitors
+        ``valid_loss`` and so needs ``train_split``;
+        ``EarlyStopping(monitor="train_loss")`` needs none.
+    train_split : float, callable or None, default=None
+        Validation data held out of training (skorch's ``train_split``), for
+        ``valid_loss`` in ``net_.history`` and the callbacks that monitor it.
+        ``None``: train on all the data, as the papers do. A float in (0, 1):
+        that fraction of the samples, drawn at random from ``random_state``
+        (skorch's ``ValidSplit(fraction, random_state=...)``). A callable,
+        e.g. ``skorch.dataset.ValidSplit(5, stratified=True)``, is used as
+        given.
     net_params : dict, default=None
         Extra keyword arguments of :class:`skorch.NeuralNet`, applied last.
     random_state : int, RandomState instance or None, default=None
@@ -161,6 +172,7 @@ class BaseDeepHasher(BaseHasher):
         "optimizer": [callable],
         "device": [None, str, torch.device],
         "callbacks": [None, list],
+        "train_split": [None, Interval(Real, 0, 1, closed="neither"), callable],
         "net_params": [None, dict],
         "verbose": ["verbose"],
     }
@@ -286,6 +298,40 @@ class BaseDeepHasher(BaseHasher):
             return device, [index]
         return device, []
 
+    def _train_split(self, seed):
+        """skorch's ``train_split`` from the ``train_split`` parameter."""
+        split = getattr(self, "train_split", None)
+        if isinstance(split, Real):
+            from skorch.dataset import ValidSplit
+
+            return ValidSplit(float(split), random_state=seed)
+        return split
+
+    def _check_monitored(self, params):
+        """Refuse callbacks that monitor validation scores without validation.
+
+        Without it skorch fails after the first epoch with a ``KeyError``
+        from the history; this names the two ways out.
+        """
+        if params.get("train_split") is not None:
+            return
+        for cb in params.get("callbacks") or []:
+            cb = cb[1] if isinstance(cb, tuple) else cb
+            monitor = getattr(cb, "monitor", None)
+            if isinstance(monitor, str) and monitor.startswith("valid"):
+                where = (
+                    "pass train_split=0.2 (or a skorch ValidSplit) to hold out "
+                    "validation data, or "
+                    if "train_split" in self.get_params()
+                    else ""
+                )
+                raise ValueError(
+                    f"{type(cb).__name__} monitors {monitor!r}, but "
+                    f"{type(self).__name__} trains without validation data "
+                    f"(train_split=None): {where}monitor the training loss, "
+                    f"e.g. {type(cb).__name__}(monitor='train_loss')."
+                )
+
     def _fit(self, X, y):
         self._check_network_params(X.shape[1])
         X = np.ascontiguousarray(X, dtype=np.float32)
@@ -300,13 +346,14 @@ class BaseDeepHasher(BaseHasher):
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
-            train_split=None,
+            train_split=self._train_split(seed),
             callbacks=user_callbacks + list(self._build_callbacks()),
             verbose=self.verbose,
             device=self.device,
             iterator_train__shuffle=True,
         )
         params.update(self.net_params or {})
+        self._check_monitored(params)
         with torch.random.fork_rng(devices=cuda_devices):
             # Seed only the generators forked above (torch.manual_seed would
             # also queue a seed for every CUDA device, outside the fork).

@@ -16,6 +16,7 @@ from scipy.optimize import minimize
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from skhash._blas import limit_blas_threads
 from skhash._kernels import bits as _bits
 from skhash._kernels.hamming import hamming_codes
 from skhash._kernels.itq import itq_rotation, random_rotation
@@ -60,7 +61,8 @@ def itq_signs(X, n_bits, rng, max_iter=50):
     Xc = X - X.mean(axis=0)
     W, _ = principal_directions(Xc, n_bits)
     V = Xc @ W
-    R, _ = itq_rotation(V, random_rotation(n_bits, rng), max_iter)
+    with limit_blas_threads(V.shape[0] * n_bits**2):
+        R, _ = itq_rotation(V, random_rotation(n_bits, rng), max_iter)
     return np.where(V @ R >= 0, 1.0, -1.0)
 
 

@@ -4,24 +4,42 @@ from skorch.callbacks import Callback
 
 __all__ = ["BetaContinuation"]
 
+#: Updates of ``beta`` in the authors' run (every 200 of 10,000 iterations),
+#: kept by the ``"auto"`` schedule whatever the length of training.
+_PAPER_UPDATES = 50
+
 
 class BetaContinuation(Callback):
-    """HashNet's continuation schedule for ``tanh(beta z)``.
+    r"""HashNet's continuation schedule for ``tanh(beta z)``.
 
     Every ``step`` training iterations (mini-batches), starting at iteration
     0, set ``beta = init_beta * (1 + gamma * t) ** power`` where ``t`` is the
     global iteration count, as the authors' Caffe ``ScaleTanH`` layer and
-    PyTorch port do. The count lives in the callback and continues across
-    epochs; it restarts at 0 when the net is (re)initialised by ``fit``.
+    PyTorch port do (``step=200``, ``gamma=0.005``, ``power=0.5`` over 10,000
+    iterations: ``beta`` ends at ``sqrt(50) ~ 7.1``). The count lives in the
+    callback and continues across epochs; it restarts at 0 when the net is
+    (re)initialised by ``fit``.
+
+    ``"auto"`` defines the schedule over the fraction of training done: with
+    ``T = max_epochs x`` (mini-batches per epoch, read at the first epoch),
+    ``gamma = 50 / T`` and ``step = max(1, round(T / 50))``, so that
+
+    .. math::
+
+        \beta_t = \beta_0 \left(1 + 50 \frac{t}{T}\right)^{p},
+
+    updated 50 times, reaches about ``sqrt(50)`` at the end of training, as the
+    authors' constants do over their 10,000 iterations, whatever the number
+    of epochs and the size of the data.
 
     Parameters
     ----------
-    step : int, default=200
+    step : int or "auto", default=200
         Iterations between updates of ``beta``.
-    gamma : float, default=0.005
-        Growth rate.
+    gamma : float or "auto", default=0.005
+        Growth rate per iteration.
     power : float, default=0.5
-        Exponent.
+        Exponent ``p``.
     init_beta : float, default=1.0
         ``beta`` at iteration 0.
 
@@ -31,6 +49,10 @@ class BetaContinuation(Callback):
         Training iterations seen so far.
     beta_ : float
         The current ``beta``.
+    step_ : int
+        The step in use (``step`` resolved).
+    gamma_ : float
+        The growth rate in use (``gamma`` resolved).
     """
 
     def __init__(self, step=200, gamma=0.005, power=0.5, init_beta=1.0):
@@ -42,14 +64,34 @@ class BetaContinuation(Callback):
     def initialize(self):
         self.iteration_ = 0
         self.beta_ = float(self.init_beta)
+        self.step_ = None if self.step == "auto" else int(self.step)
+        self.gamma_ = None if self.gamma == "auto" else float(self.gamma)
         return self
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        if self.step_ is not None and self.gamma_ is not None:
+            return
+        if dataset_train is None:
+            return
+        per_epoch = len(net.get_iterator(dataset_train, training=True))
+        total = max(1, int(net.max_epochs) * per_epoch)
+        if self.step_ is None:
+            self.step_ = max(1, round(total / _PAPER_UPDATES))
+        if self.gamma_ is None:
+            self.gamma_ = _PAPER_UPDATES / total
 
     def on_batch_begin(self, net, batch=None, training=None, **kwargs):
         if not training:
             return
+        if self.step_ is None or self.gamma_ is None:
+            raise RuntimeError(
+                "BetaContinuation with step='auto' or gamma='auto' needs the "
+                "training length (max_epochs x mini-batches per epoch), read "
+                "at the first epoch of a skorch fit; it saw none."
+            )
         t = self.iteration_
-        if t % self.step == 0:
-            self.beta_ = float(self.init_beta * (1.0 + self.gamma * t) ** self.power)
+        if t % self.step_ == 0:
+            self.beta_ = float(self.init_beta * (1.0 + self.gamma_ * t) ** self.power)
         net.module_.head.beta = self.beta_
 
     def on_batch_end(self, net, batch=None, training=None, **kwargs):

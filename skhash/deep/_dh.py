@@ -311,6 +311,7 @@ class DH(BaseDeepHasher):
         optimizer=torch.optim.Adam,
         device="cpu",
         callbacks=None,
+        train_split=None,
         net_params=None,
         random_state=None,
         verbose=0,
@@ -329,6 +330,7 @@ class DH(BaseDeepHasher):
         self.optimizer = optimizer
         self.device = device
         self.callbacks = callbacks
+        self.train_split = train_split
         self.net_params = net_params
         self.random_state = random_state
         self.verbose = verbose

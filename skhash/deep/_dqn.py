@@ -55,7 +55,14 @@ class CodebookRefresh(Callback):
     def on_epoch_end(self, net, dataset_train=None, **kwargs):
         epoch = len(net.history)
         if epoch % self.every == 0 and epoch < net.max_epochs:
-            refresh(net, dataset_train.X, self.owner_params)
+            # With a validation split the training set is a Subset: codebooks
+            # are learned on its rows, codes assigned to every sample (the
+            # loss indexes them by sample index, validation included).
+            rows = None
+            if isinstance(dataset_train, torch.utils.data.Subset):
+                rows = np.asarray(dataset_train.indices)
+                dataset_train = dataset_train.dataset
+            refresh(net, dataset_train.X, self.owner_params, rows)
             net.criterion_.quantization_weight = self.owner_params["weight"]
 
 
@@ -73,17 +80,23 @@ def _representation(net, x, batch_size):
     return np.concatenate(out).astype(np.float64)
 
 
-def refresh(net, X, params):
-    """Codebook and code step of the alternation; returns the codebooks."""
+def refresh(net, X, params, rows=None):
+    """Codebook and code step of the alternation; returns the codebooks.
+
+    The codebooks are learned on ``rows`` of ``X`` (all of them when None);
+    every row gets its nearest codewords as targets.
+    """
     Z = _representation(net, X["x"], 1024)
     codebooks, codes, dist = _pq.train_pq(
-        Z,
+        Z if rows is None else Z[rows],
         params["bounds"],
         params["n_clusters"],
         params["kmeans_iter"],
         params["rng"],
         init=params.get("codebooks"),
     )
+    if rows is not None:
+        codes = _pq.encode(Z, codebooks, params["bounds"])
     params["codebooks"] = codebooks
     params["inertia"] = dist
     rec = _pq.decode(codes, codebooks, params["bounds"], np.float32)
@@ -205,6 +218,7 @@ class DQN(BaseDeepHasher):
         optimizer=torch.optim.Adam,
         device="cpu",
         callbacks=None,
+        train_split=None,
         net_params=None,
         random_state=None,
         verbose=0,
@@ -224,6 +238,7 @@ class DQN(BaseDeepHasher):
         self.optimizer = optimizer
         self.device = device
         self.callbacks = callbacks
+        self.train_split = train_split
         self.net_params = net_params
         self.random_state = random_state
         self.verbose = verbose

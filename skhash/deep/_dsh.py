@@ -92,6 +92,7 @@ class DSH(BaseDeepHasher):
         optimizer=torch.optim.Adam,
         device="cpu",
         callbacks=None,
+        train_split=None,
         net_params=None,
         random_state=None,
         verbose=0,
@@ -108,6 +109,7 @@ class DSH(BaseDeepHasher):
         self.optimizer = optimizer
         self.device = device
         self.callbacks = callbacks
+        self.train_split = train_split
         self.net_params = net_params
         self.random_state = random_state
         self.verbose = verbose

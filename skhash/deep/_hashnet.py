@@ -3,7 +3,7 @@
 from numbers import Integral, Real
 
 import torch
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from skhash.deep._base import BaseDeepHasher, fill_doc
 from skhash.deep._callbacks import BetaContinuation
@@ -26,7 +26,13 @@ class HashNet(BaseDeepHasher):
     continuation schedule ``beta = (1 + gamma t)^power``, updated every
     ``continuation_step`` iterations ``t`` by a skorch callback
     (:class:`~skhash.deep.BetaContinuation`) that counts iterations across
-    epochs. Bit = 1 where ``z >= 0`` (the limit ``sign(z)`` of the relaxation).
+    epochs. By default the schedule is defined over the fraction of training
+    done: with ``T = max_epochs x`` mini-batches per epoch,
+    ``beta_t = (1 + 50 t / T)^power``, updated every ``T / 50`` iterations, so
+    ``beta`` ends near ``sqrt(50) ~ 7.1`` as in the authors' run (``gamma =
+    0.005``, every 200 of 10,000 iterations), whatever the number of epochs
+    and the size of the data. Bit = 1 where ``z >= 0`` (the limit ``sign(z)``
+    of the relaxation).
 
     Parameters
     ----------
@@ -35,10 +41,14 @@ class HashNet(BaseDeepHasher):
     {network_params}
     alpha : float, default=None
         Scale of the adaptive sigmoid; ``None`` means ``10 / n_bits``.
-    continuation_step : int, default=200
-        Iterations between updates of ``beta``.
-    continuation_gamma : float, default=0.005
-        ``gamma`` of the schedule.
+    continuation_step : int or "auto", default="auto"
+        Iterations between updates of ``beta``. ``"auto"``:
+        ``max(1, round(T / 50))`` for ``T`` training iterations (the authors'
+        200 of 10,000).
+    continuation_gamma : float or "auto", default="auto"
+        ``gamma`` of the schedule, per iteration. ``"auto"``: ``50 / T`` (the
+        authors' 0.005 over 10,000 iterations). Pass ``200`` and ``0.005`` to
+        run the authors' schedule as it counts iterations.
     continuation_power : float, default=0.5
         ``power`` of the schedule.
     {training_params}
@@ -59,9 +69,11 @@ class HashNet(BaseDeepHasher):
     -----
     ``batch_size`` is the total of the two halves (the code uses 2 x 256 with
     AlexNet, SGD, lr x0.5 every 2,000 of 10,000 iterations); skhash defaults
-    to Adam. The schedule counts iterations, so with few mini-batches per
-    epoch ``beta`` stays near 1 for many epochs; lower ``continuation_step``
-    for small data. A new ``fit`` restarts the schedule at ``t = 0``.
+    to Adam. The authors' constants count iterations: with a few hundred
+    iterations (small data, few epochs) ``beta`` would stay near 1 and the
+    codes would be trained without continuation, hence the ``"auto"``
+    schedule over the training length. A new ``fit`` restarts the schedule
+    at ``t = 0``.
 
     References
     ----------
@@ -86,8 +98,14 @@ class HashNet(BaseDeepHasher):
     _parameter_constraints: dict = {
         **BaseDeepHasher._parameter_constraints,
         "alpha": [None, Interval(Real, 0, None, closed="neither")],
-        "continuation_step": [Interval(Integral, 1, None, closed="left")],
-        "continuation_gamma": [Interval(Real, 0, None, closed="left")],
+        "continuation_step": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "continuation_gamma": [
+            Interval(Real, 0, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "continuation_power": [Interval(Real, 0, None, closed="left")],
     }
 
@@ -99,8 +117,8 @@ class HashNet(BaseDeepHasher):
         hidden_layer_sizes=(256,),
         input_shape=None,
         alpha=None,
-        continuation_step=200,
-        continuation_gamma=0.005,
+        continuation_step="auto",
+        continuation_gamma="auto",
         continuation_power=0.5,
         max_epochs=20,
         lr=1e-3,
@@ -108,6 +126,7 @@ class HashNet(BaseDeepHasher):
         optimizer=torch.optim.Adam,
         device="cpu",
         callbacks=None,
+        train_split=None,
         net_params=None,
         random_state=None,
         verbose=0,
@@ -126,6 +145,7 @@ class HashNet(BaseDeepHasher):
         self.optimizer = optimizer
         self.device = device
         self.callbacks = callbacks
+        self.train_split = train_split
         self.net_params = net_params
         self.random_state = random_state
         self.verbose = verbose

@@ -223,7 +223,9 @@ class LDPH(BaseDeepHasher):
     device : str or torch.device, default="cpu"
         Where to train and encode.
     callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks (deep-copied in ``fit``).
+        Extra skorch callbacks (deep-copied in ``fit``). LDPH trains on
+        generated batches without validation data, so an ``EarlyStopping``
+        must monitor the training loss (``EarlyStopping(monitor="train_loss")``).
     net_params : dict, default=None
         Extra keyword arguments of :class:`skorch.NeuralNet`, applied last.
     random_state : int, RandomState instance or None, default=None
@@ -312,6 +314,7 @@ class LDPH(BaseDeepHasher):
         "epochs_per_round": [Interval(Integral, 1, None, closed="left")],
     }
     _parameter_constraints.pop("input_shape")
+    _parameter_constraints.pop("train_split")  # generated batches: no validation
 
     def __init__(
         self,
@@ -482,6 +485,7 @@ class LDPH(BaseDeepHasher):
         if self.optimizer is torch.optim.SGD:
             params["optimizer__momentum"] = 0.5
         params.update(self.net_params or {})
+        self._check_monitored(params)
         Zt = torch.from_numpy(Z)
         de_t = torch.from_numpy(d_e.astype(np.float32))
         bs = int(self.batch_size)

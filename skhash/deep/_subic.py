@@ -16,12 +16,13 @@ __all__ = ["SuBiC"]
 
 
 class BlockSoftmaxHead(nn.Module):
-    """SuBiC's encoder top: ``M * K`` linear units, softmax within each block.
+    """SuBiC's encoder top: ``M * K`` linear units with a ReLU, softmax within
+    each block.
 
-    ``decision`` returns the pre-softmax block activations ``(n, M * K)``;
-    ``relaxed`` returns them side by side with the logits of a linear
-    classifier on the block-softmax codes, ``(n, M * K + n_classes)``, for the
-    loss.
+    ``decision`` returns the pre-softmax block activations ``(n, M * K)``
+    (after the ReLU, as in the paper and the authors' code); ``relaxed``
+    returns them side by side with the logits of a linear classifier on the
+    block-softmax codes, ``(n, M * K + n_classes)``, for the loss.
     """
 
     def __init__(self, in_features, n_blocks, block_size, n_classes):
@@ -32,7 +33,7 @@ class BlockSoftmaxHead(nn.Module):
         self.classifier = nn.Linear(self.n_blocks * self.block_size, int(n_classes))
 
     def decision(self, features):
-        return self.fc(features)
+        return torch.relu(self.fc(features))
 
     def block_softmax(self, z):
         n = z.shape[0]
@@ -40,7 +41,7 @@ class BlockSoftmaxHead(nn.Module):
         return p.reshape(n, -1)
 
     def relaxed(self, features):
-        z = self.fc(features)
+        z = self.decision(features)
         return torch.cat([z, self.classifier(self.block_softmax(z))], dim=1)
 
 
@@ -74,17 +75,18 @@ class SuBiC(BaseDeepHasher):
 
     The code of a sample is ``M`` blocks, each a one-hot vector of length
     ``K = n_clusters``: ``M log2 K`` bits of storage (8 blocks of 256 = 64
-    bits). The encoder ends in ``M * K`` linear units with a softmax within
-    each block (block-softmax); it is trained with a linear classifier on the
-    block-softmax output, by cross-entropy plus two entropy terms
+    bits). The encoder ends in ``M * K`` linear units with a ReLU, then a
+    softmax within each block (block-softmax); it is trained with a linear
+    classifier on the block-softmax output, by cross-entropy plus two entropy
+    terms
     (:func:`~skhash.deep.losses.subic_loss`): a small mean entropy per block
     (nearly one-hot blocks) and a large entropy of the batch-averaged block
     distribution (uniformly used codewords).
 
     Encoding is a product code, like PQ's: ``transform`` returns the argmax of
     each block, one ``uint8`` codeword index per block. Search is asymmetric:
-    a query keeps its real block activations ``z_m`` and a database item with
-    indices ``k_m`` scores ``sum_m z_m[k_m]``. ``distance_tables`` returns the
+    a query keeps its real (ReLU) block activations ``z_m`` and a database
+    item with indices ``k_m`` scores ``sum_m z_m[k_m]``. ``distance_tables`` returns the
     *negated* activations, so that :class:`~skhash.quantization.QuantizedNeighbors`
     (which ranks by the smallest sum of table entries) ranks by the largest
     score. ``HammingNeighbors`` refuses these codes.
@@ -171,6 +173,7 @@ class SuBiC(BaseDeepHasher):
         optimizer=torch.optim.Adam,
         device="cpu",
         callbacks=None,
+        train_split=None,
         net_params=None,
         random_state=None,
         verbose=0,
@@ -188,6 +191,7 @@ class SuBiC(BaseDeepHasher):
         self.optimizer = optimizer
         self.device = device
         self.callbacks = callbacks
+        self.train_split = train_split
         self.net_params = net_params
         self.random_state = random_state
         self.verbose = verbose
@@ -284,8 +288,8 @@ class SuBiC(BaseDeepHasher):
         Returns
         -------
         tables : ndarray of shape (n_samples, n_subspaces, n_clusters)
-            ``-z[i, m, k]``: the negated pre-softmax activation of unit ``k``
-            of block ``m``. A database item with codes ``c`` is at
+            ``-z[i, m, k]``: the negated pre-softmax (ReLU) activation of
+            unit ``k`` of block ``m``. A database item with codes ``c`` is at
             ``tables[i, arange(M), c].sum()``, minus SuBiC's score.
         """
         return -self._block_activations(X)

@@ -16,6 +16,8 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skhash.base import DocLinkMixin
+
 __all__ = ["GIST"]
 
 # Prefilter padding of the reference implementation (pixels on each side).
@@ -134,7 +136,9 @@ def _gist_batch(images, *, size, orientations, n_blocks, fc, pad, workers):
     return means.transpose(0, 1, 3, 2).reshape(images.shape[0], -1)
 
 
-class GIST(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class GIST(
+    DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """GIST scene descriptor (Oliva & Torralba), vectorised over image batches.
 
     Each image is averaged to grayscale, resized (bilinear, aspect kept, centre

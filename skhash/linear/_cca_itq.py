@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
+from skhash._blas import limit_blas_threads
 from skhash._kernels.cca import cca_directions
 from skhash._kernels.itq import itq_rotation, random_rotation
 from skhash.base import BaseHasher
@@ -119,7 +120,8 @@ class CCAITQ(BaseHasher):
         Wr = W * r
         V = Xc @ Wr
         R0 = random_rotation(self.n_bits, rng)
-        R, losses = itq_rotation(V, R0, self.max_iter)
+        with limit_blas_threads(V.shape[0] * self.n_bits**2):
+            R, losses = itq_rotation(V, R0, self.max_iter)
         self.mean_ = self.mean_.astype(X.dtype, copy=False)
         self.components_ = Wr.astype(X.dtype, copy=False)
         self.correlations_ = r

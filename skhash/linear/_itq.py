@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
+from skhash._blas import limit_blas_threads
 from skhash._kernels.itq import itq_rotation, random_rotation
 from skhash._kernels.pca import principal_directions
 from skhash.base import BaseHasher
@@ -89,7 +90,8 @@ class ITQ(BaseHasher):
         W, _ = principal_directions(Xc, self.n_bits)
         V = (Xc @ W).astype(np.float64, copy=False)
         R0 = random_rotation(self.n_bits, rng)
-        R, losses = itq_rotation(V, R0, self.max_iter)
+        with limit_blas_threads(V.shape[0] * self.n_bits**2):
+            R, losses = itq_rotation(V, R0, self.max_iter)
         self.components_ = W.astype(X.dtype, copy=False)
         self.rotation_ = R.astype(X.dtype, copy=False)
         self.loss_curve_ = losses

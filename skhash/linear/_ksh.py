@@ -10,6 +10,7 @@ from skhash._kernels import ksh as _ksh
 from skhash._kernels.sdh import squared_distances
 from skhash.base import BaseHasher
 from skhash.linear._sdh import label_indicator
+from skhash.linear._validation import draw_anchors
 
 
 def pairwise_label_signs(y):
@@ -47,8 +48,8 @@ class KSH(BaseHasher):
     n_bits : int, default=32
         Code length ``L``.
     n_anchors : int, default=300
-        Number ``m`` of anchors, drawn at random from the training samples
-        (fewer samples: all of them).
+        Number ``m`` of anchors, drawn at random from the training samples.
+        More than ``n_samples`` uses every sample, with a ``UserWarning``.
     n_labeled : int, default=2000
         Number ``l`` of training samples whose labels form the ``l x l``
         pairwise matrix (the paper uses 1,000-2,000; memory grows as ``l^2``).
@@ -67,6 +68,8 @@ class KSH(BaseHasher):
     ----------
     anchors_ : ndarray of shape (n_anchors_, n_features)
         The anchors.
+    n_anchors_ : int
+        Number of anchors used, ``min(n_anchors, n_samples)``.
     sigma_ : float
         Kernel width used.
     kernel_mean_ : ndarray of shape (n_anchors_,)
@@ -153,8 +156,9 @@ class KSH(BaseHasher):
         rng = check_random_state(self.random_state)
         X64 = np.asarray(X, dtype=np.float64)
         n = X64.shape[0]
-        m = min(self.n_anchors, n)
-        self.anchors_ = X64[np.sort(rng.choice(n, size=m, replace=False))]
+        rows = draw_anchors(self, n, rng)
+        self.anchors_ = X64[rows]
+        self.n_anchors_ = len(rows)
         if self.sigma is None:
             d2 = float(squared_distances(X64, self.anchors_).mean())
             sigma = np.sqrt(d2) if d2 > 0 else 1.0

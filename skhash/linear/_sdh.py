@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval
 from skhash._kernels import sdh as _sdh
 from skhash._kernels.dcc import dcc
 from skhash.base import BaseHasher
+from skhash.linear._validation import draw_anchors
 
 
 def label_indicator(y):
@@ -57,11 +58,13 @@ class SDH(BaseHasher):
     n_bits : int, default=32
         Code length ``L``.
     n_anchors : int, default=1000
-        Number ``m`` of random training samples used as RBF anchors (at most
-        ``n_samples``: fewer samples use them all).
+        Number ``m`` of random training samples used as RBF anchors. More
+        than ``n_samples`` uses every sample, with a ``UserWarning``.
     sigma : float, default=None
         RBF width. ``None``: the mean Euclidean distance from each training
-        sample to its nearest anchor (the official ``runSDH``).
+        sample to its nearest anchor (the official ``runSDH``), leaving out
+        zero distances (a sample's own anchor, duplicates), so that anchors
+        drawn from the samples, or all of them, do not shrink the width.
     label_ridge : float, default=1.0
         Ridge ``lambda`` of the label regression ``W``.
     quantization_weight : float, default=1e-5
@@ -81,6 +84,8 @@ class SDH(BaseHasher):
     ----------
     anchors_ : ndarray of shape (n_anchors_, n_features)
         The RBF anchors.
+    n_anchors_ : int
+        Number of anchors used, ``min(n_anchors, n_samples)``.
     sigma_ : float
         The RBF width used.
     projection_ : ndarray of shape (n_anchors_ + 1, n_bits)
@@ -184,13 +189,11 @@ class SDH(BaseHasher):
         Y, _ = label_indicator(y)
         X64 = np.asarray(X, dtype=np.float64)
         n = X64.shape[0]
-        m = min(self.n_anchors, n)
-        self.anchors_ = X64[np.sort(rng.choice(n, size=m, replace=False))]
+        rows = draw_anchors(self, n, rng)
+        self.anchors_ = X64[rows]
+        self.n_anchors_ = len(rows)
         if self.sigma is None:
-            sigma = _sdh.nearest_anchor_width(X64, self.anchors_)
-            if not sigma > 0:  # every sample is an anchor
-                d = np.sqrt(_sdh.squared_distances(self.anchors_, self.anchors_))
-                sigma = float(d[d > 0].mean()) if np.any(d > 0) else 1.0
+            sigma = _sdh.nearest_anchor_width(X64, self.anchors_, rows)
         else:
             sigma = float(self.sigma)
         self.sigma_ = sigma

@@ -263,15 +263,44 @@ def ap_per_query(yq, ydb, ranking, distances, params, R=None):
     K = _effective_k(params["top_k"], ranking.shape[1], n_db)
     if R is None:
         R = _rk.n_relevant(yq, ydb)
+    ranked = ranking[:, :K] if params["ties"] == "stable" else ranking
+    rel = _rk.relevance(yq, ydb, ranked)
+    return ap_from_relevance(rel, R, distances, params, n_db)
+
+
+def ap_from_relevance(rel, R, distances, params, n_database):
+    """Per-query AP of ranked relevance flags, under resolved mAP ``params``.
+
+    The AP of every metric and scorer of the package, whatever defines
+    relevance (labels, or membership of true Euclidean neighbour sets).
+
+    Parameters
+    ----------
+    rel : ndarray of bool, shape (n_queries, n_ranked)
+        Relevance of the ranked items, best first.
+    R : ndarray of int, shape (n_queries,)
+        Relevant items of each query in the whole database.
+    distances : ndarray of shape (n_queries, n_ranked) or None
+        Distances of the ranked items (``ties="average"`` only).
+    params : dict
+        From :func:`resolve_map_params`.
+    n_database : int
+        Database size (a ranking of the whole database may be shorter than
+        ``top_k``).
+
+    Returns
+    -------
+    ap : ndarray of float64, shape (n_queries,)
+        NaN for the queries dropped by ``zero_relevant``.
+    """
+    K = _effective_k(params["top_k"], rel.shape[1], n_database)
     kw = {
         "normalize": params["normalize"],
         "interpolation": params["interpolation"],
         "zero_relevant": params["zero_relevant"],
     }
     if params["ties"] == "stable":
-        rel = _rk.relevance(yq, ydb, ranking[:, :K])
         return _rk.average_precision_stable(rel, R, K, **kw)
-    rel = _rk.relevance(yq, ydb, ranking)
     return _rk.average_precision_tie_average(rel, distances, R, K, **kw)
 
 

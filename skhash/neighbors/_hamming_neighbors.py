@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skhash.base import DocLinkMixin
 from skhash.neighbors._validation import check_code_type, check_codes
 
 #: Search backends by name. Each takes the database codes (plus the keyword
@@ -48,7 +49,7 @@ def _have_numba():
 MIH_MIN_SAMPLES = 50_000
 
 
-class HammingNeighbors(BaseEstimator):
+class HammingNeighbors(DocLinkMixin, BaseEstimator):
     """Exact nearest-neighbour search over packed binary codes.
 
     The search step of a hashing pipeline: ``fit`` stores the database codes

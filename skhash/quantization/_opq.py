@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from skhash._blas import limit_blas_threads
 from skhash._kernels import pq as _pq
 from skhash._kernels.pca import principal_directions
 from skhash.base import BaseQuantizer
@@ -101,8 +102,10 @@ class OPQ(BaseQuantizer):
     The data are not centred for quantization (as in the paper and faiss); the
     principal directions of the parametric start come from the centred
     covariance. Eigenvalue allocation compares products of eigenvalues through
-    sums of logarithms, with eigenvalues floored at ``1e-12`` times the largest
-    (zero-variance directions such as constant pixels would give ``log 0``).
+    sums of logarithms, shifted to be at least 1 as in the authors' code so
+    that the allocation does not depend on the scale of the data, with
+    eigenvalues floored at ``1e-12`` times the largest (zero-variance
+    directions such as constant pixels would give ``log 0``).
     The number of k-means steps per alternation (one, warm-started) and the
     final refinement are our choices; the paper alternates the two steps
     without fixing them here. ``inverse_transform`` returns reconstructions in
@@ -159,7 +162,14 @@ class OPQ(BaseQuantizer):
         K = self.n_clusters
         rng = check_random_state(self.random_state)
         bounds = _pq.subspace_bounds(D, M)
+        # The largest products of one alternation: the Procrustes (D, n) x
+        # (n, D) and the k-means distances (n, d_m) x (d_m, K).
+        work = n * max(D * D, int(np.diff(bounds).max()) * K)
+        with limit_blas_threads(work):
+            self._alternate(X, M, K, rng, bounds)
 
+    def _alternate(self, X, M, K, rng, bounds):
+        """The starts, the alternation and the final refinement."""
         starts = (
             ["eigenvalue_allocation", "identity"]
             if self.init == "auto"

@@ -2,9 +2,11 @@
 
 from numbers import Integral
 
+import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
+from skhash._blas import limit_blas_threads
 from skhash._kernels import pq as _pq
 from skhash.base import BaseQuantizer
 
@@ -112,14 +114,17 @@ class PQ(BaseQuantizer):
         M = self._n_subspaces(X.shape[1])
         rng = check_random_state(self.random_state)
         bounds = _pq.subspace_bounds(X.shape[1], M)
-        self.codebooks_, _, self.inertia_ = _pq.train_pq(
-            X,
-            bounds,
-            self.n_clusters,
-            self.max_iter,
-            rng,
-            callback=progress_printer("PQ", M) if self.verbose else None,
-        )
+        # k-means' largest product: the (rows, d_m) x (d_m, K) distances
+        work = X.shape[0] * int(np.diff(bounds).max()) * self.n_clusters
+        with limit_blas_threads(work):
+            self.codebooks_, _, self.inertia_ = _pq.train_pq(
+                X,
+                bounds,
+                self.n_clusters,
+                self.max_iter,
+                rng,
+                callback=progress_printer("PQ", M) if self.verbose else None,
+            )
         self.subspace_bounds_ = bounds
         self.n_iter_ = self.max_iter
 

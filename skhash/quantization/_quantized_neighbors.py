@@ -10,9 +10,10 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from skhash._kernels import pq as _pq
+from skhash.base import DocLinkMixin
 
 
-class QuantizedNeighbors(MetaEstimatorMixin, BaseEstimator):
+class QuantizedNeighbors(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
     """Nearest-neighbour search by asymmetric distance over quantizer codes.
 
     The search step for quantizers (:class:`PQ`, :class:`OPQ`, ``DQN``):

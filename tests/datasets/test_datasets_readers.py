@@ -272,7 +272,7 @@ def test_load_cifar10_jpeg_order(tmp_path):
                 for r in range(n):
                     value = 12 * c + 2 * (r % 5) + (120 if part == "test" else 0)
                     z.writestr(f"{part}/{cls}/{r:04d}.jpg", jpeg(value))
-    b = load_cifar10("all", data_home=tmp_path, verify=False)
+    b = load_cifar10("all", source="jpeg", data_home=tmp_path, verify=False)
     assert b.data.shape == (60000, 32, 32, 3)
     np.testing.assert_array_equal(b.target[:50000], labels)
     np.testing.assert_array_equal(b.target[50000:51000], test_head)
@@ -288,6 +288,86 @@ def test_load_cifar10_errors(tmp_path):
     with pytest.raises(ValueError, match="source"):
         load_cifar10(source="bmp", data_home=tmp_path)
     with pytest.raises(ValueError, match="download=True is not available"):
-        load_cifar10(data_home=tmp_path, download=True)
+        load_cifar10(source="jpeg", data_home=tmp_path, download=True)
     with pytest.raises(FileNotFoundError, match="cifar-10-batches-py"):
-        load_cifar10(source="python", data_home=tmp_path)
+        load_cifar10(data_home=tmp_path)
+    with pytest.raises(FileNotFoundError, match="cifar10-jpeg.zip"):
+        load_cifar10(source="jpeg", data_home=tmp_path)
+
+
+def _md5(path):
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def cifar_python_mirror(tmp_path, monkeypatch):
+    """A small tarball laid out as the original ``cifar-10-python.tar.gz``,
+    served from a file:// URL, with the loader's checksums pointed at it."""
+    import pickle
+    import tarfile
+
+    rng = np.random.default_rng(0)
+    src = tmp_path / "mirror" / "cifar-10-batches-py"
+    src.mkdir(parents=True)
+    batches = {}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        data = rng.integers(0, 256, size=(4, 3072), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=4).tolist()
+        with open(src / name, "wb") as f:
+            pickle.dump({b"data": data, b"labels": labels}, f)
+        batches[name] = (data, labels)
+    with open(src / "batches.meta", "wb") as f:
+        pickle.dump({b"label_names": list(_cifar10.CIFAR10_CLASSES)}, f)
+    tar = tmp_path / "mirror" / "cifar-10-python.tar.gz"
+    with tarfile.open(tar, "w:gz") as tf:
+        tf.add(src, arcname="cifar-10-batches-py")
+    monkeypatch.setattr(_cifar10, "_PYTHON_URL", tar.as_uri())
+    monkeypatch.setattr(_cifar10, "_PYTHON_MD5", _md5(tar))
+    monkeypatch.setattr(
+        _cifar10, "_PYTHON_BATCH_MD5", {p.name: _md5(p) for p in src.iterdir()}
+    )
+    return tmp_path / "home", batches
+
+
+def test_load_cifar10_downloads_the_original_batches_by_default(cifar_python_mirror):
+    home, batches = cifar_python_mirror
+    b = load_cifar10("all", data_home=home, download=True)
+    assert b.source == "python" and b.data.shape == (24, 32, 32, 3)
+    first, labels = batches["data_batch_1"]
+    np.testing.assert_array_equal(
+        b.data[:4], first.reshape(4, 3, 32, 32).transpose(0, 2, 3, 1)
+    )
+    np.testing.assert_array_equal(b.target[:4], labels)
+    np.testing.assert_array_equal(b.target[20:], batches["test_batch"][1])
+    assert b.split.tolist() == ["train"] * 20 + ["test"] * 4
+    # once fetched, the batches load without a download, each md5-checked
+    test = load_cifar10("test", data_home=home)
+    np.testing.assert_array_equal(test.target, batches["test_batch"][1])
+    batch = home / "cifar10" / "cifar-10-batches-py" / "test_batch"
+    batch.write_bytes(batch.read_bytes() + b"\0")
+    with pytest.raises(ChecksumError, match="test_batch"):
+        load_cifar10("test", data_home=home)
+    np.testing.assert_array_equal(
+        load_cifar10("test", data_home=home, verify=False).target,
+        batches["test_batch"][1],
+    )
+
+
+def test_load_cifar10_download_checks_the_extracted_batches(
+    cifar_python_mirror, monkeypatch
+):
+    # Verified when fetched, whatever ``verify`` says for loading.
+    home, _ = cifar_python_mirror
+    md5s = dict(_cifar10._PYTHON_BATCH_MD5)
+    md5s["data_batch_3"] = "0" * 32
+    monkeypatch.setattr(_cifar10, "_PYTHON_BATCH_MD5", md5s)
+    with pytest.raises(ChecksumError, match="data_batch_3"):
+        load_cifar10(data_home=home, download=True, verify=False)
+
+
+def test_load_cifar10_download_checks_the_tarball(cifar_python_mirror, monkeypatch):
+    home, _ = cifar_python_mirror
+    monkeypatch.setattr(_cifar10, "_PYTHON_MD5", "0" * 32)
+    with pytest.raises(ChecksumError, match="cifar-10-python.tar.gz"):
+        load_cifar10(data_home=home, download=True)
+    assert not (home / "cifar10" / "cifar-10-python.tar.gz").exists()

@@ -66,7 +66,7 @@ def test_cifar10_png_subset(real_data_home):
 
 @pytest.mark.slow
 def test_cifar10_jpeg(real_data_home):
-    b = load_cifar10("all", data_home=real_data_home)
+    b = load_cifar10("all", source="jpeg", data_home=real_data_home)
     assert b.data.shape == (60000, 32, 32, 3)
     assert np.bincount(b.target[:50000]).tolist() == [5000] * 10
     assert np.bincount(b.target[50000:]).tolist() == [1000] * 10

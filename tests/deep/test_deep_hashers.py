@@ -173,6 +173,39 @@ def test_hashnet_beta_schedule_continues_across_epochs():
     assert est.n_iter_ == 20
 
 
+@pytest.mark.parametrize(
+    "n_per_class, max_epochs, batch_size", [(20, 2, 64), (20, 5, 16), (40, 7, 8)]
+)
+def test_hashnet_default_schedule_reaches_the_papers_beta(
+    n_per_class, max_epochs, batch_size
+):
+    # The authors' schedule, beta = (1 + 0.005 t)^0.5 updated every 200 of
+    # 10,000 iterations, ends at sqrt(50) ~ 7.1; the default schedule is the
+    # same over the fraction of training done, whatever its length.
+    X, y = _blobs(n_per_class=n_per_class)
+    est = HashNet(
+        n_bits=8,
+        hidden_layer_sizes=(8,),
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        random_state=0,
+    ).fit(X, y)
+    T = max_epochs * -(-len(X) // batch_size)
+    assert est.n_iter_ == T
+    assert 5.0 <= est.beta_ <= 7.2
+    schedule = dict(est.net_.callbacks_)["beta_continuation"]
+    assert schedule.gamma_ == pytest.approx(50 / T)
+    assert schedule.step_ == max(1, round(T / 50))
+    t_last = (T - 1) // schedule.step_ * schedule.step_
+    assert est.beta_ == pytest.approx((1 + 50 * t_last / T) ** 0.5)
+
+
+def test_beta_continuation_auto_needs_the_training_length():
+    cb = BetaContinuation(step="auto", gamma="auto").initialize()
+    with pytest.raises(RuntimeError, match="training length"):
+        cb.on_batch_begin(None, training=True)
+
+
 def test_beta_continuation_callback_alone():
     cb = BetaContinuation(step=2, gamma=1.0, power=1.0).initialize()
 
@@ -274,3 +307,48 @@ def test_cuda_device_if_available():
     est = _small(DSH, device="cuda").fit(X, y)
     assert next(est.net_.module_.parameters()).is_cuda
     assert est.transform(X).shape == (X.shape[0], 1)
+
+
+def test_early_stopping_needs_a_validation_split():
+    # skorch's EarlyStopping() monitors valid_loss; without a validation split
+    # (the default: train on all the data) that is a clear error, not a
+    # KeyError after the first epoch.
+    from skorch.callbacks import EarlyStopping
+
+    X, y = _blobs()
+    est = _small(HashNet, callbacks=[EarlyStopping()])
+    with pytest.raises(ValueError, match=r"valid_loss.*train_split"):
+        est.fit(X, y)
+    # monitoring the training loss needs no split
+    est = _small(DSH, max_epochs=30, callbacks=[EarlyStopping(monitor="train_loss")])
+    est.fit(X, y)
+    assert "valid_loss" not in est.net_.history[-1]
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_early_stopping_on_a_validation_split(cls):
+    from skorch.callbacks import EarlyStopping
+
+    X, y = _blobs()
+    stop = EarlyStopping(patience=1, threshold=0.5)  # stops after two epochs
+    est = _small(cls, max_epochs=20, train_split=0.25, callbacks=[stop]).fit(X, y)
+    history = est.net_.history
+    assert "valid_loss" in history[-1] and len(history) < 20
+    # the held-out quarter is drawn from random_state: deterministic
+    again = _small(cls, max_epochs=20, train_split=0.25, callbacks=[stop]).fit(X, y)
+    np.testing.assert_array_equal(est.transform(X), again.transform(X))
+
+
+def test_train_split_takes_a_skorch_splitter():
+    from skorch.callbacks import EarlyStopping
+    from skorch.dataset import ValidSplit
+
+    X, y = _blobs()
+    est = _small(
+        DHN,
+        train_split=ValidSplit(4, stratified=True),
+        callbacks=[EarlyStopping(patience=1)],
+    ).fit(X, y)
+    assert "valid_loss" in est.net_.history[-1]
+    with pytest.raises(ValueError, match="train_split"):
+        _small(DHN, train_split=1.5).fit(X, y)

@@ -229,3 +229,18 @@ def test_checks_that_set_n_clusters_dqn(name):
 
 def test_param_validation_dqn():
     check_param_validation("DQN", DQN(**CHECK_PARAMS))
+
+
+def test_validation_split_learns_codebooks_on_the_training_rows(data):
+    from skorch.callbacks import EarlyStopping
+
+    X, y = data
+    dqn = DQN(
+        **{**TINY, "max_epochs": 6, "refresh_every": 1},
+        train_split=0.25,
+        callbacks=[EarlyStopping(patience=10)],
+    ).fit(X, y)
+    assert np.isfinite(dqn.net_.history[-1]["valid_loss"])
+    # every sample, validation included, has a target codeword
+    assert dqn.net_.criterion_.targets is None  # released after fit
+    assert dqn.transform(X).shape == (len(X), dqn.n_subspaces_)

@@ -152,3 +152,17 @@ def test_ldph_bad_input(capsys):
     assert "LDPH round 1/1" in capsys.readouterr().out
     with pytest.raises(ValueError, match="features"):
         ldph.transform(X[:, :3])
+
+
+def test_ldph_early_stopping_needs_the_training_loss():
+    from skorch.callbacks import EarlyStopping
+
+    X = np.random.default_rng(0).normal(size=(100, 8))
+    with pytest.raises(ValueError, match=r"valid_loss.*train_loss"):
+        LDPH(n_bits=4, callbacks=[EarlyStopping()], random_state=0, **TINY).fit(X)
+    LDPH(
+        n_bits=4,
+        callbacks=[EarlyStopping(monitor="train_loss")],
+        random_state=0,
+        **TINY,
+    ).fit(X)

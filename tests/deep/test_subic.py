@@ -132,3 +132,27 @@ def test_subic_deterministic_pickle_and_bad_input():
         a.inverse_transform(np.zeros((2, 3), dtype=np.uint8))
     with pytest.raises(ValueError, match="features"):
         a.transform(X[:, :3])
+
+
+def test_subic_encoder_applies_relu_before_the_block_softmax():
+    # The paper's encoder: linear layer + ReLU to the M * K units, then the
+    # block softmax; queries are scored with the same (ReLU) activations.
+    from skhash.deep._subic import BlockSoftmaxHead
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        head = BlockSoftmaxHead(5, n_blocks=2, block_size=4, n_classes=3)
+        x = torch.randn(7, 5)
+    z = torch.relu(head.fc(x))
+    torch.testing.assert_close(head.decision(x), z)
+    out = head.relaxed(x)
+    torch.testing.assert_close(out[:, :8], z)
+    torch.testing.assert_close(out[:, 8:], head.classifier(head.block_softmax(z)))
+
+    X, y = _blobs(n=80)
+    s = SuBiC(
+        n_bits=4, n_clusters=4, hidden_layer_sizes=(8,), max_epochs=1, random_state=0
+    ).fit(X, y)
+    z = s.decision_function(X)
+    assert z.min() >= 0 and z.max() > 0
+    assert s.distance_tables(X).max() <= 0

@@ -190,7 +190,7 @@ def test_ksh_bad_input():
     with pytest.raises(ValueError, match="infinity"):
         KSH(n_bits=4).fit(Xn, y)
     with pytest.raises(ValueError, match="0/1"):
-        KSH(n_bits=4).fit(X, np.full((40, 2), 2))
+        KSH(n_bits=4, n_anchors=10).fit(X, np.full((40, 2), 2))
     ksh = KSH(n_bits=4, n_anchors=10, max_iter=5, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         ksh.transform(X[:, :3])
@@ -200,3 +200,13 @@ def test_ksh_verbose(capsys):
     X, y = _blobs(n=40)
     KSH(n_bits=3, n_anchors=8, max_iter=5, verbose=1, random_state=0).fit(X, y)
     assert "KSH bit 3/3" in capsys.readouterr().out
+
+
+def test_ksh_caps_anchors_with_a_warning():
+    X, y = _blobs(n=30)
+    with pytest.warns(UserWarning, match="n_anchors=300 exceeds the 30 training"):
+        ksh = KSH(n_bits=4, max_iter=5, random_state=0).fit(X, y)
+    assert ksh.n_anchors_ == 30 and ksh.anchors_.shape[0] == 30
+    # the RMS distance to the anchors stays away from 0 when every sample is
+    # an anchor (only 1 / n of the pairs are a sample and its own anchor)
+    assert ksh.sigma_ > 1

@@ -131,3 +131,54 @@ def test_sdh_verbose(capsys):
     X, y = _blobs(n=60)
     SDH(n_bits=4, n_anchors=10, max_iter=2, verbose=1, random_state=0).fit(X, y)
     assert "SDH iteration 2/2" in capsys.readouterr().out
+
+
+def _nearest_other_distance(X):
+    d = np.sqrt(((X[:, None, :] - X[None]) ** 2).sum(-1))
+    np.fill_diagonal(d, np.inf)
+    return d.min(axis=1).mean()
+
+
+def test_sdh_sigma_when_every_sample_is_an_anchor():
+    # With the anchors drawn from the training samples, a sample's own anchor
+    # (distance 0) must not set the RBF width: the width is the mean distance
+    # to the nearest *other* anchor, here the nearest other sample.
+    from sklearn.datasets import load_digits
+    from sklearn.preprocessing import StandardScaler
+
+    from skhash import HammingNeighbors
+
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    Xt, yt, Xq, yq = X[:400], y[:400], X[1500:1700], y[1500:1700]
+    sdh = SDH(n_bits=16, n_anchors=400, random_state=0).fit(Xt, yt)
+    assert sdh.n_anchors_ == 400
+    assert sdh.sigma_ == pytest.approx(_nearest_other_distance(Xt), rel=1e-6)
+    nn = HammingNeighbors().fit(sdh.transform(Xt), yt)
+    assert nn.score(sdh.transform(Xq), yq) > 0.5  # chance is about 0.1
+
+
+def test_sdh_sigma_ignores_duplicates_and_caps_anchors():
+    X, y = _blobs(n=40)
+    X = np.vstack([X, X[:5]])  # exact duplicates: distance 0 to another anchor
+    y = np.concatenate([y, y[:5]])
+    with pytest.warns(UserWarning, match="n_anchors=100 exceeds the 45 training"):
+        sdh = SDH(n_bits=4, n_anchors=100, max_iter=1, random_state=0).fit(X, y)
+    assert sdh.n_anchors_ == 45 and sdh.anchors_.shape == (45, 16)
+    d = np.sqrt(((X[:, None, :] - X[None]) ** 2).sum(-1))
+    d[d == 0] = np.inf
+    assert sdh.sigma_ == pytest.approx(d.min(axis=1).mean(), rel=1e-6)
+
+
+def test_nearest_anchor_width_blocks(monkeypatch):
+    from skhash._kernels import sdh as _sdh
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    rows = np.array([3, 17, 40, 41])
+    want = _sdh.nearest_anchor_width(X, X[rows], rows)
+    monkeypatch.setattr(_sdh, "BLOCK_ENTRIES", 9)  # blocks of 2 rows
+    assert _sdh.nearest_anchor_width(X, X[rows], rows) == pytest.approx(want)
+    d = np.sqrt(((X[:, None] - X[rows][None]) ** 2).sum(-1))
+    d[rows, np.arange(4)] = np.inf
+    assert want == pytest.approx(d.min(axis=1).mean())

@@ -25,6 +25,34 @@ def test_eigenvalue_allocation_balances_products():
     assert order.tolist() == [0, 3, 1, 2]
 
 
+@pytest.mark.parametrize("scale", [100.0, 1.0, 0.01])
+def test_eigenvalue_allocation_is_scale_invariant(scale):
+    # Eigenvalues below 1 have negative logarithms; the allocation must not
+    # depend on where 1 falls, only on the ratios of the eigenvalues.
+    lam = np.arange(8.0, 0, -1) * scale
+    order = _pq.eigenvalue_allocation(lam, np.array([0, 2, 4, 6, 8]))
+    assert order.tolist() == [0, 7, 1, 6, 2, 5, 3, 4]
+
+
+def test_parametric_opq_is_scale_equivariant(X):
+    # PQ after eigenvalue allocation: scaling the data by s scales the
+    # distortion by s**2 and changes nothing else.
+    def distortion(s):
+        opq = OPQ(
+            n_bits=8,
+            n_clusters=16,
+            max_iter=0,
+            init="eigenvalue_allocation",
+            random_state=0,
+        ).fit(X * s)
+        return opq.inertia_ / s**2, opq.transform(X * s)
+
+    big, codes_big = distortion(100.0)
+    small, codes_small = distortion(0.01)
+    np.testing.assert_allclose(small, big, rtol=1e-6)
+    np.testing.assert_array_equal(codes_small, codes_big)
+
+
 def test_eigenvalue_allocation_zero_variances():
     lam = np.array([5.0, 3, 2, 0, 0, 0])
     order = _pq.eigenvalue_allocation(lam, np.array([0, 2, 4, 6]))
