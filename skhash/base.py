@@ -9,11 +9,17 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils._param_validation import Interval, Options
+from sklearn.utils._param_validation import Options
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skhash._kernels import bits as _bits
 from skhash._kernels import pq as _pq
+from skhash._validation import (
+    IntInterval,
+    check_class_labels,
+    check_finite_fit,
+    check_finite_output,
+)
 
 
 class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -47,7 +53,7 @@ class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     """
 
     _parameter_constraints: dict = {
-        "n_bits": [Interval(Integral, 1, None, closed="left")],
+        "n_bits": [IntInterval(1, None, closed="left")],
         "random_state": ["random_state"],
     }
     _requires_y = False
@@ -81,6 +87,7 @@ class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
                 multi_output=True,
                 ensure_min_samples=2,
             )
+            check_class_labels(self, y)
         else:
             X = validate_data(
                 self, X, dtype=[np.float64, np.float32], ensure_min_samples=2
@@ -112,6 +119,7 @@ class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         """
         X, y = self._validate_fit_input(X, y)
         self._fit(X, y)
+        check_finite_fit(self)
         self.n_bits_ = int(self.n_bits)
         self._n_features_out = _bits.n_bytes(self.n_bits)
         return self
@@ -130,7 +138,7 @@ class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
             Bit ``j`` of a sample is 1 where ``values[:, j] >= 0``.
         """
         X = self._validate_query(X)
-        return self._project(X)
+        return check_finite_output(self, self._project(X))
 
     def transform(self, X):
         """Hash vectors to packed binary codes.
@@ -203,7 +211,7 @@ class BaseQuantizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     """
 
     _parameter_constraints: dict = {
-        "n_bits": [Interval(Integral, 1, None, closed="left")],
+        "n_bits": [IntInterval(1, None, closed="left")],
         "n_clusters": [Options(Integral, _POWERS_OF_TWO)],
         "random_state": ["random_state"],
     }
@@ -255,6 +263,11 @@ class BaseQuantizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         check_is_fitted(self)
         return validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
 
+    def _query_space(self, X):
+        """Validated queries mapped to the quantized space, checked finite."""
+        Z = self._space(self._validate_query(X))
+        return check_finite_output(self, Z, "transform")
+
     def _check_codes(self, codes):
         check_is_fitted(self)
         arr = np.asarray(codes)
@@ -298,6 +311,7 @@ class BaseQuantizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         X, y = self._validate_fit_input(X, y)
         self._check_n_samples(X.shape[0])
         self._fit(X, y)
+        check_finite_fit(self)
         self.n_bits_ = int(self.n_bits)
         self.n_clusters_ = int(self.n_clusters)
         self.n_subspaces_ = len(self.codebooks_)
@@ -319,7 +333,7 @@ class BaseQuantizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             ``uint8`` array marked as quantizer output, so that
             ``HammingNeighbors`` refuses it.
         """
-        Z = self._space(self._validate_query(X))
+        Z = self._query_space(X)
         codes = _pq.encode(Z, self.codebooks_, self.subspace_bounds_)
         return codes.view(QuantizerCodes)
 
@@ -360,7 +374,7 @@ class BaseQuantizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             subspace ``m``. The asymmetric distance to a database item with codes
             ``c`` is ``tables[i, arange(n_subspaces), c].sum()``.
         """
-        Z = self._space(self._validate_query(X))
+        Z = self._query_space(X)
         return _pq.adc_tables(Z, self.codebooks_, self.subspace_bounds_)
 
     def symmetric_distance_tables(self):

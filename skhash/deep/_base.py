@@ -1,7 +1,7 @@
 """BaseDeepHasher: a scikit-learn hasher that trains a skorch net in ``fit``."""
 
 import copy
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
@@ -11,7 +11,14 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import validate_data
 from skorch import NeuralNet
 
+from skhash._validation import (
+    IntInterval,
+    check_class_labels,
+    check_float32_range,
+    divergence_hint,
+)
 from skhash.base import BaseHasher
+from skhash.deep._callbacks import DivergenceCheck
 from skhash.deep._modules import MLP, HashHead, HashingNetwork
 
 __all__ = ["BaseDeepHasher"]
@@ -148,9 +155,9 @@ class BaseDeepHasher(BaseHasher):
         "backbone": [None, HasMethods(["forward"])],
         "hidden_layer_sizes": ["array-like"],
         "input_shape": [None, tuple, list],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [IntInterval(1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [IntInterval(1, None, closed="left")],
         "optimizer": [callable],
         "device": [None, str, torch.device],
         "callbacks": [None, list],
@@ -177,6 +184,7 @@ class BaseDeepHasher(BaseHasher):
             multi_output=True,
             ensure_min_samples=2,
         )
+        check_class_labels(self, y)
         return X, y
 
     def _encode_targets(self, y):
@@ -245,6 +253,13 @@ class BaseDeepHasher(BaseHasher):
     def _build_callbacks(self):
         return []
 
+    def _divergence_check(self):
+        """The callback that stops a diverged training with a clear error."""
+        return (
+            "divergence_check",
+            DivergenceCheck(type(self).__name__, divergence_hint(self)),
+        )
+
     def _make_dataset(self, X, y):
         return X, y
 
@@ -261,6 +276,7 @@ class BaseDeepHasher(BaseHasher):
 
     def _fit(self, X, y):
         self._check_network_params(X.shape[1])
+        check_float32_range(self, X)
         X = np.ascontiguousarray(X, dtype=np.float32)
         y = self._encode_targets(y) if y is not None else None
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
@@ -274,7 +290,9 @@ class BaseDeepHasher(BaseHasher):
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=None,
-            callbacks=user_callbacks + list(self._build_callbacks()),
+            callbacks=user_callbacks
+            + list(self._build_callbacks())
+            + [self._divergence_check()],
             verbose=self.verbose,
             device=self.device,
             iterator_train__shuffle=True,
@@ -297,6 +315,7 @@ class BaseDeepHasher(BaseHasher):
         return self
 
     def _project(self, X):
+        check_float32_range(self, X)
         X = np.ascontiguousarray(X, dtype=np.float32)
         module = self.net_.module_
         module.eval()

@@ -21,6 +21,7 @@ from skhash._kernels.hamming import hamming_codes
 from skhash._kernels.itq import itq_rotation, random_rotation
 from skhash._kernels.pca import principal_directions
 from skhash._kernels.ranking import average_precision_stable
+from skhash._validation import check_float32_range
 from skhash.base import BaseHasher
 from skhash.linear._validation import check_n_bits_le_features
 
@@ -317,6 +318,8 @@ class _BaseBDNN(BaseHasher):
 
     def _fit(self, X, y):
         check_n_bits_le_features(self, X.shape[1])
+        if self.dtype == "float32":
+            check_float32_range(self, X)
         rng = check_random_state(self.random_state)
         dev, tdt = self._device(), self._torch_dtype()
         ctx = self._prepare(np.asarray(X, dtype=np.float64), y, rng)
@@ -414,6 +417,8 @@ class _BaseBDNN(BaseHasher):
         return X
 
     def _project(self, X):
+        if self.coefs_[0].dtype == np.float32:
+            check_float32_range(self, X)
         Xs = self._preprocess(np.asarray(X, dtype=self.coefs_[0].dtype))
         return encode_numpy(Xs, self.coefs_, self.intercepts_)
 

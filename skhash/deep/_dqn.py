@@ -299,6 +299,7 @@ class DQN(BaseDeepHasher):
     def _from_space(self, Z):
         return Z
 
+    _query_space = BaseQuantizer._query_space
     _check_codes = BaseQuantizer._check_codes
     inverse_transform = BaseQuantizer.inverse_transform
     distance_tables = BaseQuantizer.distance_tables
@@ -316,7 +317,7 @@ class DQN(BaseDeepHasher):
         -------
         codes : QuantizerCodes of uint8, shape (n_samples, n_subspaces)
         """
-        Z = self._space(self._validate_query(X))
+        Z = self._query_space(X)
         codes = _pq.encode(Z, self.codebooks_, self.subspace_bounds_)
         return codes.view(QuantizerCodes)
 

@@ -471,7 +471,8 @@ class LDPH(BaseDeepHasher):
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=None,
-            callbacks=copy.deepcopy(list(self.callbacks or [])),
+            callbacks=copy.deepcopy(list(self.callbacks or []))
+            + [self._divergence_check()],
             verbose=max(int(self.verbose) - 1, 0),
             device=self.device,
             iterator_train__batch_size=None,

@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval
 
 from skhash._kernels import ksh as _ksh
 from skhash._kernels.sdh import squared_distances
+from skhash._validation import check_kernel_width
 from skhash.base import BaseHasher
 from skhash.linear._sdh import label_indicator
 
@@ -160,6 +161,7 @@ class KSH(BaseHasher):
             sigma = np.sqrt(d2) if d2 > 0 else 1.0
         else:
             sigma = float(self.sigma)
+        check_kernel_width(self, sigma)
         self.sigma_ = float(sigma)
         K = _ksh.kernel_features(X64, self.anchors_, self.sigma_)
         self.kernel_mean_ = K.mean(axis=0)

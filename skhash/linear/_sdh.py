@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval
 
 from skhash._kernels import sdh as _sdh
 from skhash._kernels.dcc import dcc
+from skhash._validation import check_kernel_width
 from skhash.base import BaseHasher
 
 
@@ -193,6 +194,7 @@ class SDH(BaseHasher):
                 sigma = float(d[d > 0].mean()) if np.any(d > 0) else 1.0
         else:
             sigma = float(self.sigma)
+        check_kernel_width(self, sigma)
         self.sigma_ = sigma
         Phi = _sdh.rbf_anchor_features(X64, self.anchors_, sigma)
         L = self.n_bits

@@ -1,0 +1,149 @@
+"""Bad input at the edges: each case raises one clear error (or works).
+
+The table of cases x outcome lives here, one parametrized test per kind of
+edge; every fit is tiny so that the module runs in seconds.
+"""
+
+import numpy as np
+import pytest
+
+from skhash.linear import CCAITQ, ITQ, KSH, SDH
+from skhash.quantization import PQ
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(40, 6))
+Y = np.arange(40) % 3
+Y_MULTI = np.eye(3, dtype=int)[Y]
+Y_MULTI[::5, 0] = 1
+
+
+def _deep(name, **params):
+    """A tiny deep hasher (skipped without torch)."""
+    deep = pytest.importorskip("skhash.deep")
+    base = dict(n_bits=8, max_epochs=1, random_state=0)
+    if name not in ("LDPH",):
+        base["hidden_layer_sizes"] = (8,)
+    if name in ("UHBDNN", "SHBDNN"):
+        base = dict(n_bits=4, max_iter=1, lbfgs_max_iter=2, random_state=0)
+    base.update(params)
+    return getattr(deep, name)(**base)
+
+
+def _sgd():
+    return pytest.importorskip("torch").optim.SGD
+
+
+# -- non-finite outputs ------------------------------------------------------
+NONFINITE_FIT = {
+    "DSH-X*1e30": (lambda: _deep("DSH"), X * 1e30, Y, "diverged"),
+    "DSH-quantization_weight=1e38": (
+        lambda: _deep("DSH", quantization_weight=1e38),
+        X,
+        Y,
+        "quantization_weight=1e",
+    ),
+    "DSH-SGD-lr=1e30": (
+        lambda: _deep("DSH", lr=1e30, max_epochs=2, optimizer=_sgd()),
+        X,
+        Y,
+        "lr=1e",
+    ),
+    "DSH-X=1e39": (lambda: _deep("DSH"), X * 1e39, Y, "float32"),
+    "DHN-X=1e39": (lambda: _deep("DHN"), X * 1e39, Y, "float32"),
+    "DH-X=1e39": (
+        lambda: _deep("DH", hidden_layer_sizes=(8,)),
+        X * 1e39,
+        None,
+        "float32",
+    ),
+    "SDH-sigma=1e-300": (
+        lambda: SDH(n_bits=8, n_anchors=10, sigma=1e-300, random_state=0),
+        X,
+        Y,
+        "sigma=1e-300",
+    ),
+    "KSH-sigma=1e-300": (
+        lambda: KSH(n_bits=8, n_anchors=10, sigma=1e-300, max_iter=2, random_state=0),
+        X,
+        Y,
+        "sigma=1e-300",
+    ),
+    "SDH-sigma=1e200": (
+        lambda: SDH(n_bits=8, n_anchors=10, sigma=1e200, random_state=0),
+        X,
+        Y,
+        "sigma=1e",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NONFINITE_FIT))
+def test_nonfinite_fit_is_an_error(case):
+    make, X_fit, y, match = NONFINITE_FIT[case]
+    with pytest.raises(ValueError, match=match):
+        make().fit(X_fit, y)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ITQ(n_bits=4, random_state=0),
+        lambda: _deep("DSH"),
+        lambda: _deep("DH", hidden_layer_sizes=(8,)),
+    ],
+    ids=["ITQ", "DSH", "DH"],
+)
+def test_transform_of_float32_overflow_or_nan_output_is_an_error(make):
+    est = make().fit(X, Y)
+    Q = X[:3].copy()
+    Q[1, 2] = 1e39  # finite in float64, inf in float32
+    if type(est).__name__ == "ITQ":
+        # ITQ computes in float64: 1e39 is fine; NaN outputs are not.
+        est.transform(Q)
+        est._project = lambda X: np.full((X.shape[0], 4), np.nan)
+    with pytest.raises(ValueError, match="float32|NaN or infinite"):
+        est.decision_function(Q)
+    with pytest.raises(ValueError, match="float32|NaN or infinite"):
+        est.transform(Q)
+
+
+def test_quantizer_nonfinite_space_is_an_error():
+    pq = PQ(n_bits=4, n_clusters=4, random_state=0).fit(X)
+    pq._space = lambda Z: Z * np.inf
+    for method in (pq.transform, pq.distance_tables):
+        with pytest.raises(ValueError, match="PQ.transform gave NaN or infinite"):
+            method(X[:2])
+
+
+def test_nonfinite_fitted_attribute_is_an_error():
+    class Broken(ITQ):
+        def _fit(self, X, y):
+            super()._fit(X, y)
+            self.rotation_ = self.rotation_ * np.nan
+
+    with pytest.raises(ValueError, match="rotation_"):
+        Broken(n_bits=4, random_state=0).fit(X)
+
+
+# -- supervised targets -------------------------------------------------------
+SUPERVISED = {
+    "CCAITQ": lambda: CCAITQ(n_bits=4, random_state=0),
+    "SDH": lambda: SDH(n_bits=4, n_anchors=10, random_state=0),
+    "KSH": lambda: KSH(n_bits=4, n_anchors=10, max_iter=2, random_state=0),
+    "DSH": lambda: _deep("DSH"),
+    "DQN": lambda: _deep("DQN", n_clusters=4, n_bits=4, bottleneck=4),
+    "SHBDNN": lambda: _deep("SHBDNN"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SUPERVISED))
+def test_supervised_target_checks(name):
+    make = SUPERVISED[name]
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        make().fit(X, RNG.normal(size=40))
+    with pytest.raises(ValueError, match="at least two classes"):
+        make().fit(X, np.zeros(40, dtype=int))
+    with pytest.raises(ValueError, match="at least two classes"):
+        make().fit(X, np.ones((40, 3), dtype=int))
+    if name not in ("DQN",):
+        make().fit(X, Y_MULTI)  # 0/1 multi-label indicator: fine
