@@ -147,3 +147,18 @@ def test_supervised_target_checks(name):
         make().fit(X, np.ones((40, 3), dtype=int))
     if name not in ("DQN",):
         make().fit(X, Y_MULTI)  # 0/1 multi-label indicator: fine
+
+
+# -- labels of the search estimators -------------------------------------------
+@pytest.mark.parametrize("n_labels", [20, 60])
+def test_searchers_check_the_number_of_labels(n_labels):
+    from skhash import HammingNeighbors
+    from skhash.quantization import QuantizedNeighbors
+
+    codes = RNG.integers(0, 256, (40, 2), dtype=np.uint8)
+    y = np.arange(n_labels) % 2
+    match = "inconsistent numbers of samples"
+    with pytest.raises(ValueError, match=match):
+        HammingNeighbors().fit(codes, y)
+    with pytest.raises(ValueError, match=match):
+        QuantizedNeighbors(PQ(n_bits=4, n_clusters=4, random_state=0)).fit(X, y)

@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from skhash._kernels import pq as _pq
 
@@ -129,6 +129,9 @@ class QuantizedNeighbors(MetaEstimatorMixin, BaseEstimator):
         -------
         self : QuantizedNeighbors
         """
+        if y is not None:
+            # The same check as HammingNeighbors.fit (through validate_data).
+            check_consistent_length(X, y)
         if self.quantizer is None:
             from skhash.quantization._pq import PQ
 
