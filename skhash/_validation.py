@@ -122,10 +122,10 @@ def check_class_labels(estimator, y):
         y = y.ravel()
     if y.ndim == 2:
         kind = type_of_target(y)
-        if kind != "multilabel-indicator":
+        if kind != "multilabel-indicator" or not np.isin(y, (0, 1)).all():
             raise ValueError(
                 f"{name}: a 2-D y must be a 0/1 multi-label indicator matrix; got "
-                f"a 2-D y of type {kind!r}."
+                f"a 2-D y of type {kind!r} (values other than 0 and 1)."
             )
     else:
         check_classification_targets(y)

@@ -162,3 +162,72 @@ def test_searchers_check_the_number_of_labels(n_labels):
         HammingNeighbors().fit(codes, y)
     with pytest.raises(ValueError, match=match):
         QuantizedNeighbors(PQ(n_bits=4, n_clusters=4, random_state=0)).fit(X, y)
+
+
+# -- saved indexes ----------------------------------------------------------------
+def _saved_index(tmp_path):
+    from skhash import HammingNeighbors
+    from skhash.neighbors import save_index
+
+    codes = RNG.integers(0, 256, (90, 4), dtype=np.uint8)
+    nn = HammingNeighbors(n_neighbors=5, algorithm="numpy").fit(codes, Y[:30].repeat(3))
+    return save_index(nn, tmp_path / "ix"), codes
+
+
+def _flip_bytes(fname, n=60):
+    data = bytearray(fname.read_bytes())
+    for pos in range(len(data) - n, len(data)):
+        data[pos] ^= 0xFF
+    fname.write_bytes(bytes(data))
+
+
+def _truncate(fname):
+    data = fname.read_bytes()
+    fname.write_bytes(data[: len(data) // 2])
+
+
+def _garbage(fname):
+    fname.write_bytes(b"\xff\xfe\x00garbage" * 3)
+
+
+DAMAGE = {
+    "codes-flipped": ("codes.npy", _flip_bytes),
+    "codes-truncated": ("codes.npy", _truncate),
+    "codes-garbage": ("codes.npy", _garbage),
+    "codes-missing": ("codes.npy", lambda f: f.unlink()),
+    "labels-flipped": ("labels.npy", lambda f: _flip_bytes(f, 8)),
+    "labels-truncated": ("labels.npy", _truncate),
+    "params-truncated": ("params.json", _truncate),
+    "params-garbage": ("params.json", _garbage),
+    "params-missing": ("params.json", lambda f: f.unlink()),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGE))
+@pytest.mark.parametrize("mmap_mode", [None, "r"])
+def test_damaged_index_is_one_clear_error(tmp_path, case, mmap_mode):
+    from skhash.neighbors import IndexFileError, load_index
+
+    path, codes = _saved_index(tmp_path)
+    fname, damage = DAMAGE[case]
+    damage(tmp_path / "ix" / fname)
+    with pytest.raises(IndexFileError, match=fname.replace(".", r"\.")):
+        load_index(path, mmap_mode=mmap_mode)
+
+
+def test_index_checksum_can_be_skipped_and_old_format_loads(tmp_path):
+    import json
+
+    from skhash.neighbors import load_index
+
+    path, codes = _saved_index(tmp_path)
+    _flip_bytes(tmp_path / "ix" / "codes.npy", 4)
+    nn = load_index(path, mmap_mode="r", verify_checksum=False)  # no hashing
+    assert nn.n_samples_fit_ == 90
+    meta_file = tmp_path / "ix" / "params.json"
+    meta = json.loads(meta_file.read_text())
+    meta["format"] = 1
+    del meta["arrays"]
+    meta_file.write_text(json.dumps(meta))
+    with pytest.warns(UserWarning, match="no checksum"):
+        assert load_index(path).n_samples_fit_ == 90
