@@ -15,12 +15,14 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 
 __all__ = [
     "IntInterval",
+    "RealInterval",
     "check_class_labels",
     "check_finite_fit",
     "check_finite_output",
     "check_float32_range",
     "check_kernel_width",
     "check_memory",
+    "check_n_neighbors",
     "format_bytes",
 ]
 
@@ -44,8 +46,10 @@ class IntInterval(Interval):
         Which bounds belong to the interval.
     """
 
+    _type = Integral
+
     def __init__(self, left, right, *, closed):
-        super().__init__(Integral, left, right, closed=closed)
+        super().__init__(self._type, left, right, closed=closed)
 
     def is_satisfied_by(self, val):
         if isinstance(val, (bool, np.bool_)):
@@ -53,7 +57,45 @@ class IntInterval(Interval):
         return super().is_satisfied_by(val)
 
     def __str__(self):
-        return super().__str__().replace("an int ", "an int (not a bool) ", 1)
+        text = super().__str__()
+        return text.replace(" in the range", " (not a bool) in the range", 1)
+
+
+class RealInterval(IntInterval):
+    """An interval of real numbers that refuses booleans (and NaN).
+
+    Parameters
+    ----------
+    left : float or None
+        Lower bound (None: unbounded).
+    right : float or None
+        Upper bound (None: unbounded).
+    closed : {"left", "right", "both", "neither"}
+        Which bounds belong to the interval.
+    """
+
+    _type = Real
+
+
+def check_n_neighbors(k, name="n_neighbors"):
+    """Validate a number of neighbours given at query time.
+
+    Parameters
+    ----------
+    k : object
+        The value given.
+    name : str, default="n_neighbors"
+        Its name in the message.
+
+    Returns
+    -------
+    k : int
+        ``k`` as a Python int: an integer >= 1, not a bool and not a float
+        such as 2.7 (which ``int`` would silently truncate).
+    """
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, Integral) or k < 1:
+        raise ValueError(f"{name} must be a positive integer, got {k!r}.")
+    return int(k)
 
 
 def format_bytes(n_bytes):

@@ -231,3 +231,40 @@ def test_index_checksum_can_be_skipped_and_old_format_loads(tmp_path):
     meta_file.write_text(json.dumps(meta))
     with pytest.warns(UserWarning, match="no checksum"):
         assert load_index(path).n_samples_fit_ == 90
+
+
+# -- query-time arguments of the search estimators ---------------------------------
+def _algorithms():
+    import importlib.util
+
+    out = ["numpy", "mih"]
+    for name, module in [("numba", "numba"), ("faiss", "faiss"), ("torch", "torch")]:
+        if importlib.util.find_spec(module) is not None:
+            out.append(name)
+    return out
+
+
+@pytest.mark.parametrize("algorithm", _algorithms())
+@pytest.mark.parametrize("radius", [np.nan, np.inf, -1, True, "2"])
+def test_radius_neighbors_validates_radius(algorithm, radius):
+    from skhash import HammingNeighbors
+
+    codes = RNG.integers(0, 256, (30, 2), dtype=np.uint8)
+    nn = HammingNeighbors(algorithm=algorithm).fit(codes)
+    with pytest.raises(ValueError, match="radius"):
+        nn.radius_neighbors(codes[:2], radius=radius)
+    with pytest.raises(ValueError, match="radius"):
+        nn.radius_neighbors_graph(codes[:2], radius=radius)
+    if not isinstance(radius, str):
+        with pytest.raises(ValueError, match="radius"):
+            HammingNeighbors(radius=radius, algorithm=algorithm).fit(codes)
+
+
+@pytest.mark.parametrize("k", [2.7, True, 0, "3"])
+def test_distributed_kneighbors_validates_k(k):
+    da = pytest.importorskip("dask.array")
+    from skhash import distributed
+
+    codes = RNG.integers(0, 256, (30, 2), dtype=np.uint8)
+    with pytest.raises(ValueError, match="n_neighbors"):
+        distributed.kneighbors(codes[:2], da.from_array(codes, chunks=10), k)

@@ -3,7 +3,7 @@
 import importlib
 import importlib.util
 import os
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from scipy import sparse
@@ -11,7 +11,13 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skhash.neighbors._validation import check_code_type, check_codes
+from skhash._validation import check_n_neighbors
+from skhash.neighbors._validation import (
+    RADIUS,
+    check_code_type,
+    check_codes,
+    check_radius,
+)
 
 #: Search backends by name. Each takes the database codes (plus the keyword
 #: arguments of ``algorithm_params``) and exposes ``kneighbors(codes, k, n_jobs)``
@@ -149,7 +155,7 @@ class HammingNeighbors(BaseEstimator):
 
     _parameter_constraints: dict = {
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "radius": [Interval(Real, 0, None, closed="left"), None],
+        "radius": [RADIUS, None],
         "algorithm": [
             StrOptions({"auto", "brute", "numba", "numpy", "mih", "faiss", "torch"})
         ],
@@ -282,9 +288,7 @@ class HammingNeighbors(BaseEstimator):
         return codes
 
     def _check_k(self, n_neighbors, self_query):
-        k = self.n_neighbors if n_neighbors is None else n_neighbors
-        if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
-            raise ValueError(f"n_neighbors must be a positive integer, got {k!r}.")
+        k = check_n_neighbors(self.n_neighbors if n_neighbors is None else n_neighbors)
         available = self.n_samples_fit_ - (1 if self_query else 0)
         if k > available:
             raise ValueError(
@@ -299,9 +303,7 @@ class HammingNeighbors(BaseEstimator):
         r = self.radius if radius is None else radius
         if r is None:
             r = 2
-        if isinstance(r, bool) or not isinstance(r, Real) or r < 0:
-            raise ValueError(f"radius must be a non-negative number, got {r!r}.")
-        return r
+        return check_radius(r)
 
     # ------------------------------------------------------------- search
     def kneighbors(self, X=None, n_neighbors=None, return_distance=True):

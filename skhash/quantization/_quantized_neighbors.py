@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from skhash._kernels import pq as _pq
+from skhash._validation import check_n_neighbors
 
 
 class QuantizedNeighbors(MetaEstimatorMixin, BaseEstimator):
@@ -161,9 +162,7 @@ class QuantizedNeighbors(MetaEstimatorMixin, BaseEstimator):
         return self
 
     def _check_k(self, n_neighbors):
-        k = self.n_neighbors if n_neighbors is None else n_neighbors
-        if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
-            raise ValueError(f"n_neighbors must be a positive integer, got {k!r}.")
+        k = check_n_neighbors(self.n_neighbors if n_neighbors is None else n_neighbors)
         if k > self.n_samples_fit_:
             raise ValueError(
                 f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
