@@ -268,3 +268,53 @@ def test_distributed_kneighbors_validates_k(k):
     codes = RNG.integers(0, 256, (30, 2), dtype=np.uint8)
     with pytest.raises(ValueError, match="n_neighbors"):
         distributed.kneighbors(codes[:2], da.from_array(codes, chunks=10), k)
+
+
+# -- parameter edges ---------------------------------------------------------------
+PARAM_EDGES = {
+    "ITQ-n_bits=True": (lambda: ITQ(n_bits=True), "n_bits"),
+    "PQ-n_bits=True": (lambda: PQ(n_bits=True), "n_bits"),
+    "SDH-n_anchors=True": (lambda: SDH(n_anchors=True), "n_anchors"),
+    "KSH-max_iter=False": (lambda: KSH(max_iter=False), "max_iter"),
+    "DSH-n_bits=True": (lambda: _deep("DSH", n_bits=True), "n_bits"),
+    "DSH-max_epochs=True": (lambda: _deep("DSH", max_epochs=True), "max_epochs"),
+    "SDH-label_ridge=0": (lambda: SDH(label_ridge=0), "label_ridge"),
+    "KSH-sigma=1e-300": (lambda: KSH(sigma=1e-300, n_anchors=10), "sigma"),
+    "SDH-n_bits=10**6": (lambda: SDH(n_bits=10**6), "would need about .*TiB"),
+    "SuBiC-n_bits=10**9": (
+        lambda: _deep("SuBiC", n_bits=10**9, n_clusters=4),
+        "would need about",
+    ),
+    "LDPH-pairs_per_sample=10**9": (
+        lambda: _deep("LDPH", n_bits=4, pairs_per_sample=10**9),
+        "pairs_per_sample",
+    ),
+    "DQN-bottleneck=10**9": (
+        lambda: _deep("DQN", n_bits=4, n_clusters=4, bottleneck=10**9),
+        "bottleneck",
+    ),
+    "DSH-input_shape=(2, 3)": (lambda: _deep("DSH", input_shape=(2, 3)), "input_shape"),
+    "DQN-input_shape=(3, 2)": (
+        lambda: _deep("DQN", n_bits=4, n_clusters=4, bottleneck=4, input_shape=(3, 2)),
+        "input_shape",
+    ),
+    "DH-input_shape=(-2, -3)": (
+        lambda: _deep("DH", hidden_layer_sizes=(8,), input_shape=(-2, -3)),
+        "input_shape",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PARAM_EDGES))
+def test_parameter_edges(case):
+    make, match = PARAM_EDGES[case]
+    with pytest.raises(ValueError, match=match):
+        make().fit(X, Y)
+
+
+def test_backbone_shape_mismatch_is_a_value_error():
+    torch = pytest.importorskip("torch")
+
+    backbone = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten())
+    with pytest.raises(ValueError, match="backbone fails .*input_shape=\\(1, 2, 3\\)"):
+        _deep("DSH", backbone=backbone, input_shape=(1, 2, 3)).fit(X, Y)

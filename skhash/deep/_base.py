@@ -1,7 +1,7 @@
 """BaseDeepHasher: a scikit-learn hasher that trains a skorch net in ``fit``."""
 
 import copy
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -15,6 +15,7 @@ from skhash._validation import (
     IntInterval,
     check_class_labels,
     check_float32_range,
+    check_memory,
     divergence_hint,
 )
 from skhash.base import BaseHasher
@@ -149,6 +150,7 @@ class BaseDeepHasher(BaseHasher):
     _net_class = NeuralNet
     _head_activation = "linear"
     _head_init = "xavier"
+    _head_outputs_param = "n_bits"
 
     _parameter_constraints: dict = {
         **BaseHasher._parameter_constraints,
@@ -209,12 +211,59 @@ class BaseDeepHasher(BaseHasher):
                 f"{self.hidden_layer_sizes!r}."
             )
         if self.input_shape is not None:
-            shape = tuple(int(s) for s in self.input_shape)
+            shape = tuple(self.input_shape)
+            if not shape or not all(
+                isinstance(s, (Integral, np.integer))
+                and not isinstance(s, (bool, np.bool_))
+                and s >= 1
+                for s in shape
+            ):
+                raise ValueError(
+                    "input_shape must be a tuple of positive ints (the shape of "
+                    f"one sample), got {self.input_shape!r}."
+                )
+            shape = tuple(int(s) for s in shape)
             if int(np.prod(shape)) != n_features:
                 raise ValueError(
                     f"input_shape={shape} holds {int(np.prod(shape))} values per "
                     f"sample, but X has {n_features} features."
                 )
+            if self.backbone is None and len(shape) > 1:
+                raise ValueError(
+                    f"input_shape={shape} reshapes each sample for a backbone, but "
+                    "the default backbone (backbone=None) is a multilayer "
+                    "perceptron on flat feature vectors: pass input_shape=None, "
+                    "or a backbone that takes inputs of that shape."
+                )
+
+    def _n_head_outputs(self):
+        """Output width of the hash head (``n_bits`` unless overridden)."""
+        return int(self.n_bits)
+
+    def _check_head_memory(self, n_features):
+        """Refuse a hash head too large for memory, before building it.
+
+        The head's input width is the last hidden width of the default
+        backbone (unknown, so 1, for a user backbone); its weights take four
+        float32 copies (values, gradients, two optimizer moments).
+        """
+        sizes = (
+            np.asarray(self.hidden_layer_sizes).ravel()
+            if self.hidden_layer_sizes is not None
+            else np.empty(0)
+        )
+        if self.backbone is not None:
+            width = 1
+        else:
+            width = int(sizes[-1]) if sizes.size else int(n_features)
+        n_out = self._n_head_outputs()
+        n_bytes = 16 * width * n_out + 12 * int(self.batch_size) * n_out
+        check_memory(
+            self,
+            n_bytes,
+            f"a hash head of {width} x {n_out} weights ({n_out} outputs, set by "
+            f"{self._head_outputs_param}) with its gradients and optimizer state",
+        )
 
     # Extension points -----------------------------------------------------
     def _build_backbone(self, n_features):
@@ -242,6 +291,12 @@ class BaseDeepHasher(BaseHasher):
             kwargs = {} if param is None else {"device": param.device}
             with torch.no_grad():
                 out = backbone(torch.zeros(shape, **kwargs))
+        except RuntimeError as exc:  # a shape mismatch inside torch
+            raise ValueError(
+                f"The backbone fails on a batch of shape {shape} (input_shape="
+                f"{input_shape}, {n_features} features): {exc}. Check input_shape "
+                "against what the backbone expects."
+            ) from exc
         finally:
             backbone.train(was_training)
         in_features = int(np.prod(out.shape[1:]))
@@ -276,6 +331,7 @@ class BaseDeepHasher(BaseHasher):
 
     def _fit(self, X, y):
         self._check_network_params(X.shape[1])
+        self._check_head_memory(X.shape[1])
         check_float32_range(self, X)
         X = np.ascontiguousarray(X, dtype=np.float32)
         y = self._encode_targets(y) if y is not None else None

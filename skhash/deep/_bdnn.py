@@ -7,7 +7,7 @@ alternating fit loop both estimators share. Samples are rows.
 """
 
 import time
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import scipy.sparse
@@ -21,7 +21,7 @@ from skhash._kernels.hamming import hamming_codes
 from skhash._kernels.itq import itq_rotation, random_rotation
 from skhash._kernels.pca import principal_directions
 from skhash._kernels.ranking import average_precision_stable
-from skhash._validation import check_float32_range
+from skhash._validation import IntInterval, check_float32_range
 from skhash.base import BaseHasher
 from skhash.linear._validation import check_n_bits_le_features
 
@@ -269,12 +269,12 @@ class _BaseBDNN(BaseHasher):
         "equality_weight": [Interval(Real, 0, None, closed="left")],
         "independence_weight": [Interval(Real, 0, None, closed="left")],
         "balance_weight": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "lbfgs_max_iter": [Interval(Integral, 0, None, closed="left")],
+        "max_iter": [IntInterval(0, None, closed="left")],
+        "lbfgs_max_iter": [IntInterval(0, None, closed="left")],
         "solver": [StrOptions({"lbfgs-torch", "lbfgs-scipy"})],
         "early_stopping": ["boolean"],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "itq_max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_iter_no_change": [IntInterval(1, None, closed="left")],
+        "itq_max_iter": [IntInterval(0, None, closed="left")],
         "device": [str],
         "dtype": [StrOptions({"float32", "float64"})],
         "verbose": ["verbose"],

@@ -10,6 +10,7 @@ from skorch.callbacks import Callback
 from torch import nn
 
 from skhash._kernels import pq as _pq
+from skhash._validation import IntInterval
 from skhash.base import _POWERS_OF_TWO, BaseQuantizer, QuantizerCodes
 from skhash.deep._base import BaseDeepHasher, fill_doc
 from skhash.deep.losses import DQNLoss
@@ -181,10 +182,10 @@ class DQN(BaseDeepHasher):
     _parameter_constraints: dict = {
         **BaseDeepHasher._parameter_constraints,
         "n_clusters": [Options(Integral, _POWERS_OF_TWO)],
-        "bottleneck": [Interval(Integral, 1, None, closed="left")],
+        "bottleneck": [IntInterval(1, None, closed="left")],
         "quantization_weight": [Interval(Real, 0, None, closed="left")],
-        "refresh_every": [Interval(Integral, 1, None, closed="left")],
-        "kmeans_iter": [Interval(Integral, 0, None, closed="left")],
+        "refresh_every": [IntInterval(1, None, closed="left")],
+        "kmeans_iter": [IntInterval(0, None, closed="left")],
     }
 
     def __init__(
@@ -229,6 +230,11 @@ class DQN(BaseDeepHasher):
         self.verbose = verbose
 
     # BaseDeepHasher extension points ---------------------------------------
+    _head_outputs_param = "bottleneck"
+
+    def _n_head_outputs(self):
+        return int(self.bottleneck)
+
     def _build_head(self, in_features):
         return _BottleneckHead(in_features, self.bottleneck)
 

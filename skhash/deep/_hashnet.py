@@ -1,10 +1,11 @@
 """HashNet (deep learning to hash by continuation)."""
 
-from numbers import Integral, Real
+from numbers import Real
 
 import torch
 from sklearn.utils._param_validation import Interval
 
+from skhash._validation import IntInterval
 from skhash.deep._base import BaseDeepHasher, fill_doc
 from skhash.deep._callbacks import BetaContinuation
 from skhash.deep.losses import HashNetLoss
@@ -86,7 +87,7 @@ class HashNet(BaseDeepHasher):
     _parameter_constraints: dict = {
         **BaseDeepHasher._parameter_constraints,
         "alpha": [None, Interval(Real, 0, None, closed="neither")],
-        "continuation_step": [Interval(Integral, 1, None, closed="left")],
+        "continuation_step": [IntInterval(1, None, closed="left")],
         "continuation_gamma": [Interval(Real, 0, None, closed="left")],
         "continuation_power": [Interval(Real, 0, None, closed="left")],
     }

@@ -16,6 +16,8 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skhash._validation import IntInterval
+
 __all__ = ["GIST"]
 
 # Prefilter padding of the reference implementation (pixels on each side).
@@ -210,12 +212,12 @@ class GIST(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "image_size": [Interval(Integral, 1, None, closed="left"), tuple, None],
+        "image_size": [IntInterval(1, None, closed="left"), tuple, None],
         "orientations_per_scale": [tuple, list],
-        "n_blocks": [Interval(Integral, 1, None, closed="left")],
+        "n_blocks": [IntInterval(1, None, closed="left")],
         "prefilter_fc": [Interval(Real, 0, None, closed="neither")],
-        "boundary_extension": [Interval(Integral, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "boundary_extension": [IntInterval(0, None, closed="left")],
+        "batch_size": [IntInterval(1, None, closed="left")],
         "n_jobs": [Integral, None],
     }
 

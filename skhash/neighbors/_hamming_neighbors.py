@@ -8,10 +8,10 @@ from numbers import Integral
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skhash._validation import check_n_neighbors
+from skhash._validation import IntInterval, check_n_neighbors
 from skhash.neighbors._validation import (
     RADIUS,
     check_code_type,
@@ -154,7 +154,7 @@ class HammingNeighbors(BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "n_neighbors": [IntInterval(1, None, closed="left")],
         "radius": [RADIUS, None],
         "algorithm": [
             StrOptions({"auto", "brute", "numba", "numpy", "mih", "faiss", "torch"})

@@ -1,16 +1,14 @@
 """Exact asymmetric-distance (ADC) search over the codes of a quantizer."""
 
-from numbers import Integral
-
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from skhash._kernels import pq as _pq
-from skhash._validation import check_n_neighbors
+from skhash._validation import IntInterval, check_n_neighbors
 
 
 class QuantizedNeighbors(MetaEstimatorMixin, BaseEstimator):
@@ -101,7 +99,7 @@ class QuantizedNeighbors(MetaEstimatorMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "quantizer": [HasMethods(["fit", "transform", "distance_tables"]), None],
-        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "n_neighbors": [IntInterval(1, None, closed="left")],
         "algorithm": [StrOptions({"auto", "numba", "numpy"})],
     }
 
