@@ -318,3 +318,33 @@ def test_backbone_shape_mismatch_is_a_value_error():
     backbone = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten())
     with pytest.raises(ValueError, match="backbone fails .*input_shape=\\(1, 2, 3\\)"):
         _deep("DSH", backbone=backbone, input_shape=(1, 2, 3)).fit(X, Y)
+
+
+# -- search backends' parameters ------------------------------------------------------
+ALGORITHM_PARAMS = [
+    ("numba", {"chunk_rows": -5}, "chunk_rows"),
+    ("numba", {"chunk_rows": 2.5}, "chunk_rows"),
+    ("numpy", {"block_bytes": 0}, "block_bytes"),
+    ("numpy", {"chunk_size": 10}, "not valid for algorithm='numpy'"),
+    ("mih", {"n_substrings": 0}, "n_substrings"),
+    ("mih", {"max_work": -1}, "max_work"),
+    ("mih", {"reorder_bits": "yes"}, "reorder_bits"),
+    ("torch", {"query_block": 0}, "query_block"),
+    ("torch", {"db_chunk": 0}, "db_chunk"),
+    ("torch", {"db_chunk": -3}, "db_chunk"),
+    ("faiss", {"nprobe": 3}, "not valid for algorithm='faiss'"),
+]
+
+
+@pytest.mark.parametrize(
+    "algorithm, params, match", ALGORITHM_PARAMS, ids=lambda v: str(v)
+)
+def test_algorithm_params_are_validated(algorithm, params, match):
+    from skhash import HammingNeighbors
+
+    if algorithm not in _algorithms():
+        pytest.skip(f"{algorithm} is not installed")
+    codes = RNG.integers(0, 256, (30, 2), dtype=np.uint8)
+    nn = HammingNeighbors(algorithm=algorithm, algorithm_params=params)
+    with pytest.raises(ValueError, match=match):
+        nn.fit(codes)

@@ -8,7 +8,7 @@ from numbers import Integral
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skhash._validation import IntInterval, check_n_neighbors
@@ -41,6 +41,25 @@ def _backend(name):
         module, cls = target.split(":")
         target = getattr(importlib.import_module(module), cls)
     return target
+
+
+def check_algorithm_params(cls, name, params):
+    """Validate ``algorithm_params`` against a backend's declared constraints.
+
+    Each searcher class declares its keyword arguments in
+    ``_parameter_constraints``, as estimators do; unknown names and values
+    outside the declared ranges raise a ``ValueError`` naming the parameter.
+    """
+    allowed = cls._parameter_constraints
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"algorithm_params {unknown} are not valid for algorithm={name!r}; "
+            f"it accepts {sorted(allowed) or 'none'}."
+        )
+    validate_parameter_constraints(
+        allowed, params, caller_name=f"algorithm_params of algorithm={name!r}"
+    )
 
 
 def _have_numba():
@@ -110,9 +129,12 @@ class HammingNeighbors(BaseEstimator):
         ``joblib.parallel_config`` context, -1 means all cores). Also sets
         numba's and faiss's thread counts for the duration of a search.
     algorithm_params : dict or None, default=None
-        Keyword arguments of the backend (``n_substrings`` for ``"mih"``;
-        ``db_chunk``, ``query_block`` for ``"torch"``; ``chunk_rows`` for
-        ``"numba"``).
+        Keyword arguments of the backend, validated in ``fit`` like estimator
+        parameters: ``block_bytes`` (int >= 1) for ``"numpy"``;
+        ``chunk_rows`` (int >= 1 or None) for ``"numba"``; ``n_substrings``
+        (int >= 1 or None), ``max_work`` (int >= 0 or None), ``reorder_bits``
+        (bool) for ``"mih"``; ``db_chunk``, ``query_block`` (ints >= 1) and
+        ``device`` for ``"torch"``; none for ``"faiss"``.
     device : str or None, default=None
         Torch device of ``algorithm="torch"`` (None: CUDA if available).
     verbose : int, default=0
@@ -217,13 +239,9 @@ class HammingNeighbors(BaseEstimator):
         params = dict(self.algorithm_params or {})
         if name == "torch":
             params.setdefault("device", self.device)
-        try:
-            return _backend(name)(codes, **params)
-        except TypeError as exc:
-            raise ValueError(
-                f"algorithm_params {sorted(params)} are not valid for "
-                f"algorithm={name!r}: {exc}"
-            ) from exc
+        cls = _backend(name)
+        check_algorithm_params(cls, name, params)
+        return cls(codes, **params)
 
     def _radius_searcher(self, r):
         """The backend of a radius query (auto: MIH when it pays off)."""

@@ -12,6 +12,7 @@ index, exactly as brute force; tiles are merged with the same key.
 import numpy as np
 
 from skhash._kernels.bits import bits_to_signs, unpack
+from skhash._validation import IntInterval
 
 
 def _import_torch():
@@ -37,6 +38,13 @@ class TorchSearcher:
     query_block : int
         Queries per tile.
     """
+
+    #: Valid ``algorithm_params`` (checked by HammingNeighbors before building).
+    _parameter_constraints: dict = {
+        "device": "no_validation",
+        "db_chunk": [IntInterval(1, None, closed="left")],
+        "query_block": [IntInterval(1, None, closed="left")],
+    }
 
     name = "torch"
 
