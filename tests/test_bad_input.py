@@ -348,3 +348,78 @@ def test_algorithm_params_are_validated(algorithm, params, match):
     nn = HammingNeighbors(algorithm=algorithm, algorithm_params=params)
     with pytest.raises(ValueError, match=match):
         nn.fit(codes)
+
+
+# -- the command line: one error line, never a traceback ------------------------------
+def _cli(argv, capsys):
+    from skhash.cli import main
+
+    status = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, err
+
+
+@pytest.fixture
+def train_file(tmp_path):
+    path = tmp_path / "X.npy"
+    np.save(path, X.astype(np.float32))
+    np.save(tmp_path / "y.npy", Y)
+    return path
+
+
+def _no_cuda():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available")
+
+
+CLI_CASES = {
+    "label_ridge=0": (["--method", "SDH", "--param", "label_ridge=0"], "label_ridge"),
+    "sigma=1e-300": (["--method", "KSH", "--param", "sigma=1e-300"], "sigma"),
+    "n_bits=True": (["--method", "LSH", "--param", "n_bits=True"], "n_bits"),
+    "device=cuda": (
+        ["--method", "DSH", "--param", "device='cuda'", "--param", "max_epochs=1"],
+        "CUDA is not available",
+    ),
+    "input_shape": (
+        ["--method", "DSH", "--param", "input_shape=(2, 3)", "--param", "max_epochs=1"],
+        "input_shape",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLI_CASES))
+def test_cli_bad_parameters_print_one_line(tmp_path, train_file, capsys, case):
+    extra, match = CLI_CASES[case]
+    if case in ("device=cuda", "input_shape"):
+        _no_cuda()
+    argv = ["fit", train_file, "-o", tmp_path / "m.joblib", "--n-bits", 8]
+    argv += ["--labels", tmp_path / "y.npy", "--no-scale", "-q", *extra]
+    status, err = _cli(argv, capsys)
+    assert status == 2
+    assert err.count("\n") == 1 and err.startswith("skhash fit: error:"), err
+    assert match in err
+    assert not (tmp_path / "m.joblib").exists()
+
+
+@pytest.mark.parametrize(
+    "exc, status, first",
+    [
+        (KeyboardInterrupt(), 130, "skhash demo: interrupted"),
+        (MemoryError("Unable to allocate 7.28 TiB"), 2, "skhash demo: error: out of"),
+        (RuntimeError("mat1 and mat2 shapes\ncannot be multiplied"), 2, "skhash demo"),
+    ],
+    ids=["ctrl-c", "memory", "torch-runtime"],
+)
+def test_cli_interrupt_and_crashes_print_one_line(
+    monkeypatch, capsys, exc, status, first
+):
+    import skhash.cli
+
+    def boom(args):
+        raise exc
+
+    monkeypatch.setitem(skhash.cli._COMMANDS, "demo", boom)
+    got, err = _cli(["demo"], capsys)
+    assert got == status
+    assert err.count("\n") == 1 and err.startswith(first), err

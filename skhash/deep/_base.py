@@ -323,7 +323,12 @@ class BaseDeepHasher(BaseHasher):
 
     # Template -------------------------------------------------------------
     def _torch_devices(self):
-        device = torch.device(self.device if self.device is not None else "cpu")
+        try:
+            device = torch.device(self.device if self.device is not None else "cpu")
+        except RuntimeError as exc:
+            raise ValueError(f"device={self.device!r} is not a torch device.") from exc
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device={self.device!r} but CUDA is not available.")
         if device.type == "cuda":
             index = device.index if device.index is not None else 0
             return device, [index]

@@ -52,6 +52,8 @@ class TorchSearcher:
         torch = _import_torch()
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
+        elif str(device).startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} but CUDA is not available.")
         self.device = str(device)
         self.n_db, self.n_bytes = codes.shape
         self.n_bits = 8 * self.n_bytes
