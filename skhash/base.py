@@ -21,6 +21,9 @@ from skhash._validation import (
     check_finite_output,
 )
 
+#: Training rows whose outputs ``fit`` checks for NaN and inf.
+_FIT_CHECK_ROWS = 256
+
 
 class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Base class of every hashing estimator (template for ``fit``/``transform``).
@@ -36,7 +39,12 @@ class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     and calls ``_project``; ``transform`` binarises (bit = 1 where the output is
     ``>= 0``) and packs eight bits to a byte. Supervised subclasses set
     ``_requires_y = True``: ``fit`` then raises a ``ValueError`` naming ``y`` when
-    it is missing.
+    it is missing, and refuses continuous or single-class targets.
+
+    No silent wrong answers: ``fit`` raises a ``ValueError`` when a fitted array,
+    or the outputs on the first training rows, hold NaN or inf (a diverged fit
+    or a degenerate parameter), and ``decision_function``/``transform`` raise
+    when an output does (NaN would otherwise become bit 0).
 
     The scikit-learn mixins sit left of ``BaseEstimator`` here, in the base
     class, so a concrete hasher is simply ``class ITQ(BaseHasher)``. (Listing the
@@ -120,6 +128,8 @@ class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         X, y = self._validate_fit_input(X, y)
         self._fit(X, y)
         check_finite_fit(self)
+        # A diverged model can keep finite weights and still output NaN.
+        check_finite_output(self, self._project(X[:_FIT_CHECK_ROWS]), "fit")
         self.n_bits_ = int(self.n_bits)
         self._n_features_out = _bits.n_bytes(self.n_bits)
         return self

@@ -35,6 +35,24 @@ def _sgd():
 
 # -- non-finite outputs ------------------------------------------------------
 NONFINITE_FIT = {
+    "DNNH-SGD-lr=1e30": (
+        lambda: _deep("DNNH", lr=1e30, max_epochs=2, optimizer=_sgd()),
+        X,
+        Y,
+        "DNNH.fit gave NaN",
+    ),
+    "UHBDNN-equality_weight=1e300": (
+        lambda: _deep("UHBDNN", equality_weight=1e300),
+        X,
+        None,
+        "coefs_",
+    ),
+    "LDPH-distance_weight=1e38": (
+        lambda: _deep("LDPH", n_bits=4, distance_weight=1e38, n_rounds=1),
+        X,
+        None,
+        "distance_weight=1e",
+    ),
     "DSH-X*1e30": (lambda: _deep("DSH"), X * 1e30, Y, "diverged"),
     "DSH-quantization_weight=1e38": (
         lambda: _deep("DSH", quantization_weight=1e38),
