@@ -171,7 +171,8 @@ def check_class_labels(estimator, y):
             )
     else:
         check_classification_targets(y)
-    if y.shape[0] and len(np.unique(y, axis=0)) < 2:
+    n_distinct = len(np.unique(y)) if y.ndim == 1 else len(np.unique(y, axis=0))
+    if y.shape[0] and n_distinct < 2:
         raise ValueError(
             f"{name} needs at least two classes in y (or two distinct label "
             "sets), got a single one: every pair of samples would be similar, "

@@ -441,3 +441,10 @@ def test_cli_interrupt_and_crashes_print_one_line(
     got, err = _cli(["demo"], capsys)
     assert got == status
     assert err.count("\n") == 1 and err.startswith(first), err
+
+
+def test_string_labels_are_classes():
+    y = np.array(["cat", "dog", "owl"], dtype=object)[Y]
+    assert CCAITQ(n_bits=2, random_state=0).fit(X, y).transform(X).shape == (40, 1)
+    with pytest.raises(ValueError, match="at least two classes"):
+        CCAITQ(n_bits=2).fit(X, np.full(40, "cat", dtype=object))
