@@ -10,11 +10,20 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils._param_validation import Interval, Options
+from sklearn.utils._param_validation import Options
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skhash._kernels import bits as _bits
 from skhash._kernels import pq as _pq
+from skhash._validation import (
+    IntInterval,
+    check_class_labels,
+    check_finite_fit,
+    check_finite_output,
+)
+
+#: Training rows whose outputs ``fit`` checks for NaN and inf.
+_FIT_CHECK_ROWS = 256
 
 
 def doc_page_name(cls):
@@ -83,7 +92,12 @@ class BaseHasher(
     and calls ``_project``; ``transform`` binarises (bit = 1 where the output is
     ``>= 0``) and packs eight bits to a byte. Supervised subclasses set
     ``_requires_y = True``: ``fit`` then raises a ``ValueError`` naming ``y`` when
-    it is missing.
+    it is missing, and refuses continuous or single-class targets.
+
+    No silent wrong answers: ``fit`` raises a ``ValueError`` when a fitted array,
+    or the outputs on the first training rows, hold NaN or inf (a diverged fit
+    or a degenerate parameter), and ``decision_function``/``transform`` raise
+    when an output does (NaN would otherwise become bit 0).
 
     The scikit-learn mixins sit left of ``BaseEstimator`` here, in the base
     class, so a concrete hasher is simply ``class ITQ(BaseHasher)``. (Listing the
@@ -100,7 +114,7 @@ class BaseHasher(
     """
 
     _parameter_constraints: dict = {
-        "n_bits": [Interval(Integral, 1, None, closed="left")],
+        "n_bits": [IntInterval(1, None, closed="left")],
         "random_state": ["random_state"],
     }
     _requires_y = False
@@ -129,6 +143,7 @@ class BaseHasher(
                 multi_output=True,
                 ensure_min_samples=2,
             )
+            check_class_labels(self, y)
         else:
             X = validate_data(
                 self, X, dtype=[np.float64, np.float32], ensure_min_samples=2
@@ -160,6 +175,9 @@ class BaseHasher(
         """
         X, y = self._validate_fit_input(X, y)
         self._fit(X, y)
+        check_finite_fit(self)
+        # A diverged model can keep finite weights and still output NaN.
+        check_finite_output(self, self._project(X[:_FIT_CHECK_ROWS]), "fit")
         self.n_bits_ = int(self.n_bits)
         self._n_features_out = _bits.n_bytes(self.n_bits)
         return self
@@ -178,7 +196,7 @@ class BaseHasher(
             Bit ``j`` of a sample is 1 where ``values[:, j] >= 0``.
         """
         X = self._validate_query(X)
-        return self._project(X)
+        return check_finite_output(self, self._project(X))
 
     def transform(self, X):
         """Hash vectors to packed binary codes.
@@ -253,7 +271,7 @@ class BaseQuantizer(
     """
 
     _parameter_constraints: dict = {
-        "n_bits": [Interval(Integral, 1, None, closed="left")],
+        "n_bits": [IntInterval(1, None, closed="left")],
         "n_clusters": [Options(Integral, _POWERS_OF_TWO)],
         "random_state": ["random_state"],
     }
@@ -303,6 +321,11 @@ class BaseQuantizer(
         check_is_fitted(self)
         return validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
 
+    def _query_space(self, X):
+        """Validated queries mapped to the quantized space, checked finite."""
+        Z = self._space(self._validate_query(X))
+        return check_finite_output(self, Z, "transform")
+
     def _check_codes(self, codes):
         check_is_fitted(self)
         arr = np.asarray(codes)
@@ -346,6 +369,7 @@ class BaseQuantizer(
         X, y = self._validate_fit_input(X, y)
         self._check_n_samples(X.shape[0])
         self._fit(X, y)
+        check_finite_fit(self)
         self.n_bits_ = int(self.n_bits)
         self.n_clusters_ = int(self.n_clusters)
         self.n_subspaces_ = len(self.codebooks_)
@@ -367,7 +391,7 @@ class BaseQuantizer(
             ``uint8`` array marked as quantizer output, so that
             ``HammingNeighbors`` refuses it.
         """
-        Z = self._space(self._validate_query(X))
+        Z = self._query_space(X)
         codes = _pq.encode(Z, self.codebooks_, self.subspace_bounds_)
         return codes.view(QuantizerCodes)
 
@@ -408,7 +432,7 @@ class BaseQuantizer(
             subspace ``m``. The asymmetric distance to a database item with codes
             ``c`` is ``tables[i, arange(n_subspaces), c].sum()``.
         """
-        Z = self._space(self._validate_query(X))
+        Z = self._query_space(X)
         return _pq.adc_tables(Z, self.codebooks_, self.subspace_bounds_)
 
     def symmetric_distance_tables(self):

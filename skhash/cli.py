@@ -14,8 +14,10 @@ Subcommands:
 
 Every file is written atomically (to a temporary file in the same folder, then
 renamed), so a failed command leaves no half-written output behind. User
-errors (missing or malformed files, wrong shapes, unknown methods) print one
-``skhash <command>: error: ...`` line and exit with status 2.
+errors (missing or malformed files, wrong shapes, unknown methods, parameter
+values an estimator rejects, running out of memory, a CUDA device without
+CUDA) print one ``skhash <command>: error: ...`` line and exit with status 2;
+Ctrl-C prints ``skhash <command>: interrupted`` and exits with status 130.
 """
 
 import argparse
@@ -1583,12 +1585,37 @@ def main(argv=None):
     if args.command is None:
         args = parser.parse_args(["demo"])
     args.argv = argv
+    prefix = f"skhash {args.command}"
     try:
         return _COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        # Files are written atomically, so nothing half-written is left.
+        print(f"{prefix}: interrupted", file=sys.stderr)
+        return 130
     except (CommandError, ValueError) as exc:
         # ValueError: an estimator rejected a parameter or the data
-        print(f"skhash {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{prefix}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except MemoryError as exc:
+        detail = f" ({_one_line(exc)})" if str(exc) else ""
+        print(
+            f"{prefix}: error: out of memory{detail}; lower --n-bits or the "
+            "parameters that set the model's size, or use less data.",
+            file=sys.stderr,
+        )
+        return 2
+    except (RuntimeError, TypeError, AssertionError) as exc:
+        # torch reports shape, device and CUDA errors as these
+        print(
+            f"{prefix}: error: {type(exc).__name__}: {_one_line(exc)}",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def _one_line(exc):
+    """The message of an exception on one line."""
+    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":  # pragma: no cover

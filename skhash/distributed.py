@@ -146,6 +146,7 @@ def kneighbors(queries, database, n_neighbors=10, *, algorithm="auto", compute=T
     True
     """
     dask, da = _import_dask()
+    from skhash._validation import check_n_neighbors
     from skhash.neighbors._validation import check_codes
 
     if not isinstance(database, da.Array):
@@ -155,8 +156,8 @@ def kneighbors(queries, database, n_neighbors=10, *, algorithm="auto", compute=T
     if database.ndim != 2:
         raise ValueError("database must be 2-D (n_db, n_bytes).")
     queries = check_codes(queries, "queries", n_bytes=database.shape[1])
-    k = int(n_neighbors)
-    if k < 1 or k > database.shape[0]:
+    k = check_n_neighbors(n_neighbors)
+    if k > database.shape[0]:
         raise ValueError(
             f"n_neighbors must be in [1, {database.shape[0]}] (the database "
             f"size), got {n_neighbors}."

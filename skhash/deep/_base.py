@@ -11,7 +11,15 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import validate_data
 from skorch import NeuralNet
 
+from skhash._validation import (
+    IntInterval,
+    check_class_labels,
+    check_float32_range,
+    check_memory,
+    divergence_hint,
+)
 from skhash.base import BaseHasher
+from skhash.deep._callbacks import DivergenceCheck
 from skhash.deep._modules import MLP, HashHead, HashingNetwork
 from skhash.features._registry import BACKBONES
 
@@ -160,15 +168,16 @@ class BaseDeepHasher(BaseHasher):
     _net_class = NeuralNet
     _head_activation = "linear"
     _head_init = "xavier"
+    _head_outputs_param = "n_bits"
 
     _parameter_constraints: dict = {
         **BaseHasher._parameter_constraints,
         "backbone": [None, HasMethods(["forward"]), StrOptions(set(BACKBONES))],
         "hidden_layer_sizes": ["array-like"],
         "input_shape": [None, tuple, list],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [IntInterval(1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [IntInterval(1, None, closed="left")],
         "optimizer": [callable],
         "device": [None, str, torch.device],
         "callbacks": [None, list],
@@ -196,6 +205,7 @@ class BaseDeepHasher(BaseHasher):
             multi_output=True,
             ensure_min_samples=2,
         )
+        check_class_labels(self, y)
         return X, y
 
     def _encode_targets(self, y):
@@ -226,12 +236,59 @@ class BaseDeepHasher(BaseHasher):
                 "(3, 32, 32) for CIFAR-10 pixel rows."
             )
         if self.input_shape is not None:
-            shape = tuple(int(s) for s in self.input_shape)
+            shape = tuple(self.input_shape)
+            if not shape or not all(
+                isinstance(s, (Integral, np.integer))
+                and not isinstance(s, (bool, np.bool_))
+                and s >= 1
+                for s in shape
+            ):
+                raise ValueError(
+                    "input_shape must be a tuple of positive ints (the shape of "
+                    f"one sample), got {self.input_shape!r}."
+                )
+            shape = tuple(int(s) for s in shape)
             if int(np.prod(shape)) != n_features:
                 raise ValueError(
                     f"input_shape={shape} holds {int(np.prod(shape))} values per "
                     f"sample, but X has {n_features} features."
                 )
+            if self.backbone is None and len(shape) > 1:
+                raise ValueError(
+                    f"input_shape={shape} reshapes each sample for a backbone, but "
+                    "the default backbone (backbone=None) is a multilayer "
+                    "perceptron on flat feature vectors: pass input_shape=None, "
+                    "or a backbone that takes inputs of that shape."
+                )
+
+    def _n_head_outputs(self):
+        """Output width of the hash head (``n_bits`` unless overridden)."""
+        return int(self.n_bits)
+
+    def _check_head_memory(self, n_features):
+        """Refuse a hash head too large for memory, before building it.
+
+        The head's input width is the last hidden width of the default
+        backbone (unknown, so 1, for a user backbone); its weights take four
+        float32 copies (values, gradients, two optimizer moments).
+        """
+        sizes = (
+            np.asarray(self.hidden_layer_sizes).ravel()
+            if self.hidden_layer_sizes is not None
+            else np.empty(0)
+        )
+        if self.backbone is not None:
+            width = 1
+        else:
+            width = int(sizes[-1]) if sizes.size else int(n_features)
+        n_out = self._n_head_outputs()
+        n_bytes = 16 * width * n_out + 12 * int(self.batch_size) * n_out
+        check_memory(
+            self,
+            n_bytes,
+            f"a hash head of {width} x {n_out} weights ({n_out} outputs, set by "
+            f"{self._head_outputs_param}) with its gradients and optimizer state",
+        )
 
     # Extension points -----------------------------------------------------
     def _build_backbone(self, n_features):
@@ -273,6 +330,12 @@ class BaseDeepHasher(BaseHasher):
             kwargs = {} if param is None else {"device": param.device}
             with torch.no_grad():
                 out = backbone(torch.zeros(shape, **kwargs))
+        except RuntimeError as exc:  # a shape mismatch inside torch
+            raise ValueError(
+                f"The backbone fails on a batch of shape {shape} (input_shape="
+                f"{input_shape}, {n_features} features): {exc}. Check input_shape "
+                "against what the backbone expects."
+            ) from exc
         finally:
             backbone.train(was_training)
         in_features = int(np.prod(out.shape[1:]))
@@ -284,6 +347,13 @@ class BaseDeepHasher(BaseHasher):
     def _build_callbacks(self):
         return []
 
+    def _divergence_check(self):
+        """The callback that stops a diverged training with a clear error."""
+        return (
+            "divergence_check",
+            DivergenceCheck(type(self).__name__, divergence_hint(self)),
+        )
+
     def _make_dataset(self, X, y):
         return X, y
 
@@ -292,7 +362,12 @@ class BaseDeepHasher(BaseHasher):
 
     # Template -------------------------------------------------------------
     def _torch_devices(self):
-        device = torch.device(self.device if self.device is not None else "cpu")
+        try:
+            device = torch.device(self.device if self.device is not None else "cpu")
+        except RuntimeError as exc:
+            raise ValueError(f"device={self.device!r} is not a torch device.") from exc
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device={self.device!r} but CUDA is not available.")
         if device.type == "cuda":
             index = device.index if device.index is not None else 0
             return device, [index]
@@ -334,6 +409,8 @@ class BaseDeepHasher(BaseHasher):
 
     def _fit(self, X, y):
         self._check_network_params(X.shape[1])
+        self._check_head_memory(X.shape[1])
+        check_float32_range(self, X)
         X = np.ascontiguousarray(X, dtype=np.float32)
         y = self._encode_targets(y) if y is not None else None
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
@@ -347,7 +424,9 @@ class BaseDeepHasher(BaseHasher):
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=self._train_split(seed),
-            callbacks=user_callbacks + list(self._build_callbacks()),
+            callbacks=user_callbacks
+            + list(self._build_callbacks())
+            + [self._divergence_check()],
             verbose=self.verbose,
             device=self.device,
             iterator_train__shuffle=True,
@@ -373,6 +452,7 @@ class BaseDeepHasher(BaseHasher):
         return self
 
     def _project(self, X):
+        check_float32_range(self, X)
         X = np.ascontiguousarray(X, dtype=np.float32)
         module = self.net_.module_
         module.eval()

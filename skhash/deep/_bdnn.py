@@ -7,7 +7,7 @@ alternating fit loop both estimators share. Samples are rows.
 """
 
 import time
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import scipy.sparse
@@ -22,6 +22,7 @@ from skhash._kernels.hamming import hamming_codes
 from skhash._kernels.itq import itq_rotation, random_rotation
 from skhash._kernels.pca import principal_directions
 from skhash._kernels.ranking import average_precision_stable
+from skhash._validation import IntInterval, check_float32_range
 from skhash.base import BaseHasher
 from skhash.linear._validation import check_n_bits_le_features
 
@@ -270,12 +271,12 @@ class _BaseBDNN(BaseHasher):
         "equality_weight": [Interval(Real, 0, None, closed="left")],
         "independence_weight": [Interval(Real, 0, None, closed="left")],
         "balance_weight": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "lbfgs_max_iter": [Interval(Integral, 0, None, closed="left")],
+        "max_iter": [IntInterval(0, None, closed="left")],
+        "lbfgs_max_iter": [IntInterval(0, None, closed="left")],
         "solver": [StrOptions({"lbfgs-torch", "lbfgs-scipy"})],
         "early_stopping": ["boolean"],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "itq_max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_iter_no_change": [IntInterval(1, None, closed="left")],
+        "itq_max_iter": [IntInterval(0, None, closed="left")],
         "device": [str],
         "dtype": [StrOptions({"float32", "float64"})],
         "verbose": ["verbose"],
@@ -319,6 +320,8 @@ class _BaseBDNN(BaseHasher):
 
     def _fit(self, X, y):
         check_n_bits_le_features(self, X.shape[1])
+        if self.dtype == "float32":
+            check_float32_range(self, X)
         rng = check_random_state(self.random_state)
         dev, tdt = self._device(), self._torch_dtype()
         ctx = self._prepare(np.asarray(X, dtype=np.float64), y, rng)
@@ -416,6 +419,8 @@ class _BaseBDNN(BaseHasher):
         return X
 
     def _project(self, X):
+        if self.coefs_[0].dtype == np.float32:
+            check_float32_range(self, X)
         Xs = self._preprocess(np.asarray(X, dtype=self.coefs_[0].dtype))
         return encode_numpy(Xs, self.coefs_, self.intercepts_)
 

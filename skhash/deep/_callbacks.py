@@ -1,8 +1,10 @@
-"""skorch callbacks of the deep hashers (schedules that set module attributes)."""
+"""skorch callbacks of the deep hashers: schedules and the divergence check."""
+
+import math
 
 from skorch.callbacks import Callback
 
-__all__ = ["BetaContinuation"]
+__all__ = ["BetaContinuation", "DivergenceCheck"]
 
 #: Updates of ``beta`` in the authors' run (every 200 of 10,000 iterations),
 #: kept by the ``"auto"`` schedule whatever the length of training.
@@ -97,3 +99,43 @@ class BetaContinuation(Callback):
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
         if training:
             self.iteration_ += 1
+
+
+class DivergenceCheck(Callback):
+    """Stop training with a clear error when the loss or the weights diverge.
+
+    At the end of every epoch, raise a ``ValueError`` if the training loss is
+    NaN or infinite, or if a parameter of the module is: a diverged network
+    maps every input to NaN, which would become one constant code.
+
+    Parameters
+    ----------
+    estimator_name : str, default="The network"
+        Name used in the message.
+    hint : str, default=""
+        The likely causes, with the parameters to change (learning rate, loss
+        weights), appended to the message.
+    """
+
+    def __init__(self, estimator_name="The network", hint=""):
+        self.estimator_name = estimator_name
+        self.hint = hint
+
+    def on_epoch_end(self, net, **kwargs):
+        import torch
+
+        epoch = len(net.history)
+        loss = net.history[-1].get("train_loss", 0.0) if epoch else 0.0
+        what = None
+        if not math.isfinite(float(loss)):
+            what = f"the training loss is {loss}"
+        else:
+            for name, param in net.module_.named_parameters():
+                if not bool(torch.isfinite(param).all()):
+                    what = f"parameter {name!r} holds NaN or inf"
+                    break
+        if what is not None:
+            raise ValueError(
+                f"{self.estimator_name} training diverged at epoch {epoch}: "
+                f"{what}. Likely causes: {self.hint}."
+            )

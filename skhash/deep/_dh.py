@@ -9,6 +9,7 @@ from skorch import NeuralNet
 from torch import nn
 
 from skhash._kernels.pca import principal_directions
+from skhash._validation import check_float32_range
 from skhash.deep._base import BaseDeepHasher, fill_doc
 from skhash.deep._modules import HashHead
 from skhash.deep.losses import dh_loss, dh_weight_penalty
@@ -361,6 +362,7 @@ class DH(BaseDeepHasher):
         )
 
     def _fit(self, X, y):
+        check_float32_range(self, X)
         X = np.asarray(X, dtype=np.float32)
         self.mean_ = X.mean(axis=0)
         Xc = X - self.mean_
@@ -379,4 +381,5 @@ class DH(BaseDeepHasher):
         return self
 
     def _project(self, X):
+        check_float32_range(self, X)
         return super()._project(np.asarray(X, dtype=np.float32) - self.mean_)

@@ -10,6 +10,7 @@ from skorch.callbacks import Callback
 from torch import nn
 
 from skhash._kernels import pq as _pq
+from skhash._validation import IntInterval
 from skhash.base import _POWERS_OF_TWO, BaseQuantizer, QuantizerCodes
 from skhash.deep._base import BaseDeepHasher, fill_doc
 from skhash.deep.losses import DQNLoss
@@ -194,10 +195,10 @@ class DQN(BaseDeepHasher):
     _parameter_constraints: dict = {
         **BaseDeepHasher._parameter_constraints,
         "n_clusters": [Options(Integral, _POWERS_OF_TWO)],
-        "bottleneck": [Interval(Integral, 1, None, closed="left")],
+        "bottleneck": [IntInterval(1, None, closed="left")],
         "quantization_weight": [Interval(Real, 0, None, closed="left")],
-        "refresh_every": [Interval(Integral, 1, None, closed="left")],
-        "kmeans_iter": [Interval(Integral, 0, None, closed="left")],
+        "refresh_every": [IntInterval(1, None, closed="left")],
+        "kmeans_iter": [IntInterval(0, None, closed="left")],
     }
 
     def __init__(
@@ -244,6 +245,11 @@ class DQN(BaseDeepHasher):
         self.verbose = verbose
 
     # BaseDeepHasher extension points ---------------------------------------
+    _head_outputs_param = "bottleneck"
+
+    def _n_head_outputs(self):
+        return int(self.bottleneck)
+
     def _build_head(self, in_features):
         return _BottleneckHead(in_features, self.bottleneck)
 
@@ -314,6 +320,7 @@ class DQN(BaseDeepHasher):
     def _from_space(self, Z):
         return Z
 
+    _query_space = BaseQuantizer._query_space
     _check_codes = BaseQuantizer._check_codes
     inverse_transform = BaseQuantizer.inverse_transform
     distance_tables = BaseQuantizer.distance_tables
@@ -331,7 +338,7 @@ class DQN(BaseDeepHasher):
         -------
         codes : QuantizerCodes of uint8, shape (n_samples, n_subspaces)
         """
-        Z = self._space(self._validate_query(X))
+        Z = self._query_space(X)
         codes = _pq.encode(Z, self.codebooks_, self.subspace_bounds_)
         return codes.view(QuantizerCodes)
 

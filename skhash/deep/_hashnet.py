@@ -1,10 +1,11 @@
 """HashNet (deep learning to hash by continuation)."""
 
-from numbers import Integral, Real
+from numbers import Real
 
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from skhash._validation import IntInterval
 from skhash.deep._base import BaseDeepHasher, fill_doc
 from skhash.deep._callbacks import BetaContinuation
 from skhash.deep.losses import HashNetLoss
@@ -99,7 +100,7 @@ class HashNet(BaseDeepHasher):
         **BaseDeepHasher._parameter_constraints,
         "alpha": [None, Interval(Real, 0, None, closed="neither")],
         "continuation_step": [
-            Interval(Integral, 1, None, closed="left"),
+            IntInterval(1, None, closed="left"),
             StrOptions({"auto"}),
         ],
         "continuation_gamma": [

@@ -2,7 +2,7 @@
 
 import copy
 import math
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
@@ -15,6 +15,7 @@ from torch import nn
 
 from skhash._kernels import bits as _bits
 from skhash._kernels.pca import principal_directions
+from skhash._validation import IntInterval, check_memory
 from skhash.deep._base import BaseDeepHasher
 from skhash.deep._dh import PenalizedNet, linear_layers
 from skhash.deep._modules import HashingNetwork
@@ -306,12 +307,12 @@ class LDPH(BaseDeepHasher):
         "reference": [None, HasMethods(["fit", "transform"])],
         "pca": ["boolean"],
         "hidden_layer_sizes": [None, "array-like"],
-        "pairs_per_sample": [Interval(Integral, 1, None, closed="left")],
+        "pairs_per_sample": [IntInterval(1, None, closed="left")],
         "pseudo_label_weight": [Interval(Real, 0, None, closed="left")],
         "distance_weight": [Interval(Real, 0, None, closed="left")],
         "weight_penalty": [Interval(Real, 0, None, closed="left")],
-        "n_rounds": [Interval(Integral, 0, None, closed="left")],
-        "epochs_per_round": [Interval(Integral, 1, None, closed="left")],
+        "n_rounds": [IntInterval(0, None, closed="left")],
+        "epochs_per_round": [IntInterval(1, None, closed="left")],
     }
     _parameter_constraints.pop("input_shape")
     _parameter_constraints.pop("train_split")  # generated batches: no validation
@@ -441,6 +442,7 @@ class LDPH(BaseDeepHasher):
             )
         if self.hidden_layer_sizes is not None:
             self._check_network_params(X.shape[1])
+        self._check_head_memory(X.shape[1])
         rng = check_random_state(self.random_state)
         X64 = np.asarray(X, dtype=np.float64)
         n = X64.shape[0]
@@ -462,6 +464,12 @@ class LDPH(BaseDeepHasher):
         Z = self._preprocess(X64)
 
         P = int(self.pairs_per_sample) * n
+        check_memory(
+            self,
+            P * (36 + 8 * Z.shape[1]),
+            f"{P} training pairs (pairs_per_sample={self.pairs_per_sample} x "
+            f"{n} samples) with their distances",
+        )
         pi = rng.randint(n, size=P)
         pj = rng.randint(n, size=P)
         d_e = np.sqrt(((Z[pi] - Z[pj]).astype(np.float64) ** 2).sum(axis=1))
@@ -476,7 +484,8 @@ class LDPH(BaseDeepHasher):
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=None,
-            callbacks=copy.deepcopy(list(self.callbacks or [])),
+            callbacks=copy.deepcopy(list(self.callbacks or []))
+            + [self._divergence_check()],
             verbose=max(int(self.verbose) - 1, 0),
             device=self.device,
             iterator_train__batch_size=None,

@@ -1,6 +1,6 @@
 """SH-BDNN: supervised hashing with a binary deep neural network."""
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval
 
 from skhash._kernels.hamming import hamming_codes
 from skhash._kernels.ranking import n_relevant, relevance
+from skhash._validation import IntInterval
 from skhash.deep._bdnn import _BaseBDNN, ranking_map
 from skhash.deep._bdnn_losses import shbdnn_loss
 from skhash.linear._sdh import label_indicator
@@ -143,7 +144,7 @@ class SHBDNN(_BaseBDNN):
         **_BaseBDNN._parameter_constraints,
         "similarity_weight": [Interval(Real, 0, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "block_size": [Interval(Integral, 1, None, closed="left"), None],
+        "block_size": [IntInterval(1, None, closed="left"), None],
     }
 
     def __init__(

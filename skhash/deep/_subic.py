@@ -206,6 +206,11 @@ class SuBiC(BaseDeepHasher):
             )
         return self.n_bits // bits
 
+    _head_outputs_param = "n_bits and n_clusters"
+
+    def _n_head_outputs(self):
+        return self._n_blocks() * int(self.n_clusters)
+
     def _build_head(self, in_features):
         return BlockSoftmaxHead(
             in_features, self._n_blocks(), self.n_clusters, self._n_outputs

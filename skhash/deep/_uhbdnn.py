@@ -1,12 +1,10 @@
 """UH-BDNN: unsupervised hashing with a binary deep neural network."""
 
-from numbers import Integral
-
 import numpy as np
 import torch
-from sklearn.utils._param_validation import Interval
 
 from skhash._kernels.dcc import dcc
+from skhash._validation import IntInterval
 from skhash.datasets import euclidean_ground_truth
 from skhash.deep._bdnn import _BaseBDNN, hamming_map
 from skhash.deep._bdnn_losses import (
@@ -173,9 +171,9 @@ class UHBDNN(_BaseBDNN):
 
     _parameter_constraints: dict = {
         **_BaseBDNN._parameter_constraints,
-        "n_sweeps": [Interval(Integral, 1, None, closed="left")],
-        "validation_size": [Interval(Integral, 1, None, closed="left")],
-        "validation_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "n_sweeps": [IntInterval(1, None, closed="left")],
+        "validation_size": [IntInterval(1, None, closed="left")],
+        "validation_neighbors": [IntInterval(1, None, closed="left")],
     }
 
     def __init__(

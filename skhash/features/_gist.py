@@ -16,6 +16,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skhash._validation import IntInterval
 from skhash.base import DocLinkMixin
 
 __all__ = ["GIST"]
@@ -214,12 +215,12 @@ class GIST(
     """
 
     _parameter_constraints: dict = {
-        "image_size": [Interval(Integral, 1, None, closed="left"), tuple, None],
+        "image_size": [IntInterval(1, None, closed="left"), tuple, None],
         "orientations_per_scale": [tuple, list],
-        "n_blocks": [Interval(Integral, 1, None, closed="left")],
+        "n_blocks": [IntInterval(1, None, closed="left")],
         "prefilter_fc": [Interval(Real, 0, None, closed="neither")],
-        "boundary_extension": [Interval(Integral, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "boundary_extension": [IntInterval(0, None, closed="left")],
+        "batch_size": [IntInterval(1, None, closed="left")],
         "n_jobs": [Integral, None],
     }
 

@@ -1,6 +1,6 @@
 """Supervised Iterative Quantization on canonical correlation directions."""
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval
 from skhash._blas import limit_blas_threads
 from skhash._kernels.cca import cca_directions
 from skhash._kernels.itq import itq_rotation, random_rotation
+from skhash._validation import IntInterval
 from skhash.base import BaseHasher
 from skhash.linear._sdh import label_indicator
 from skhash.linear._validation import check_n_bits_le_features
@@ -100,7 +101,7 @@ class CCAITQ(BaseHasher):
     _parameter_constraints: dict = {
         **BaseHasher._parameter_constraints,
         "reg": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "max_iter": [IntInterval(0, None, closed="left")],
     }
 
     def __init__(self, n_bits=32, *, reg=1e-4, max_iter=50, random_state=None):

@@ -1,14 +1,12 @@
 """Iterative Quantization."""
 
-from numbers import Integral
-
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
 
 from skhash._blas import limit_blas_threads
 from skhash._kernels.itq import itq_rotation, random_rotation
 from skhash._kernels.pca import principal_directions
+from skhash._validation import IntInterval
 from skhash.base import BaseHasher
 from skhash.linear._validation import check_n_bits_le_features
 
@@ -74,7 +72,7 @@ class ITQ(BaseHasher):
 
     _parameter_constraints: dict = {
         **BaseHasher._parameter_constraints,
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "max_iter": [IntInterval(0, None, closed="left")],
     }
 
     def __init__(self, n_bits=32, *, max_iter=50, random_state=None):

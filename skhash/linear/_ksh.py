@@ -1,6 +1,6 @@
 """Kernel-based Supervised Hashing."""
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval
 
 from skhash._kernels import ksh as _ksh
 from skhash._kernels.sdh import squared_distances
+from skhash._validation import IntInterval, check_kernel_width, check_memory
 from skhash.base import BaseHasher
 from skhash.linear._sdh import label_indicator
 from skhash.linear._validation import draw_anchors
@@ -126,10 +127,10 @@ class KSH(BaseHasher):
     _requires_y = True
     _parameter_constraints: dict = {
         **BaseHasher._parameter_constraints,
-        "n_anchors": [Interval(Integral, 1, None, closed="left")],
-        "n_labeled": [Interval(Integral, 2, None, closed="left")],
+        "n_anchors": [IntInterval(1, None, closed="left")],
+        "n_labeled": [IntInterval(2, None, closed="left")],
         "sigma": [Interval(Real, 0, None, closed="neither"), None],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "max_iter": [IntInterval(0, None, closed="left")],
         "verbose": ["verbose"],
     }
 
@@ -157,18 +158,26 @@ class KSH(BaseHasher):
         X64 = np.asarray(X, dtype=np.float64)
         n = X64.shape[0]
         rows = draw_anchors(self, n, rng)
+        m = len(rows)
+        l_ = min(self.n_labeled, n)
+        check_memory(
+            self,
+            8 * (n * m + m * self.n_bits + l_ * l_ + l_ * self.n_bits),
+            f"its kernel, projection and label matrices with n_bits={self.n_bits}, "
+            f"n_samples={n}, n_anchors={m}, n_labeled={l_}",
+        )
         self.anchors_ = X64[rows]
-        self.n_anchors_ = len(rows)
+        self.n_anchors_ = m
         if self.sigma is None:
             d2 = float(squared_distances(X64, self.anchors_).mean())
             sigma = np.sqrt(d2) if d2 > 0 else 1.0
         else:
             sigma = float(self.sigma)
+        check_kernel_width(self, sigma)
         self.sigma_ = float(sigma)
         K = _ksh.kernel_features(X64, self.anchors_, self.sigma_)
         self.kernel_mean_ = K.mean(axis=0)
         K -= self.kernel_mean_
-        l_ = min(self.n_labeled, n)
         labeled = np.sort(rng.choice(n, size=l_, replace=False))
         Y, _ = label_indicator(np.asarray(y)[labeled])
         if np.all(Y.sum(axis=1) == 1):

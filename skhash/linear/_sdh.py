@@ -1,6 +1,6 @@
 """Supervised Discrete Hashing."""
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval
 
 from skhash._kernels import sdh as _sdh
 from skhash._kernels.dcc import dcc
+from skhash._validation import IntInterval, check_kernel_width, check_memory
 from skhash.base import BaseHasher
 from skhash.linear._validation import draw_anchors
 
@@ -66,7 +67,8 @@ class SDH(BaseHasher):
         zero distances (a sample's own anchor, duplicates), so that anchors
         drawn from the samples, or all of them, do not shrink the width.
     label_ridge : float, default=1.0
-        Ridge ``lambda`` of the label regression ``W``.
+        Ridge ``lambda`` of the label regression ``W``; positive (at 0 the
+        regression on +-1 codes is singular as soon as two bits agree).
     quantization_weight : float, default=1e-5
         Weight ``nu`` of the hash-function fitting term.
     hash_ridge : float, default=1e-2
@@ -141,13 +143,13 @@ class SDH(BaseHasher):
     _requires_y = True
     _parameter_constraints: dict = {
         **BaseHasher._parameter_constraints,
-        "n_anchors": [Interval(Integral, 1, None, closed="left")],
+        "n_anchors": [IntInterval(1, None, closed="left")],
         "sigma": [Interval(Real, 0, None, closed="neither"), None],
-        "label_ridge": [Interval(Real, 0, None, closed="left")],
+        "label_ridge": [Interval(Real, 0, None, closed="neither")],
         "quantization_weight": [Interval(Real, 0, None, closed="left")],
         "hash_ridge": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "n_sweeps": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [IntInterval(0, None, closed="left")],
+        "n_sweeps": [IntInterval(1, None, closed="left")],
         "verbose": ["verbose"],
     }
 
@@ -190,12 +192,21 @@ class SDH(BaseHasher):
         X64 = np.asarray(X, dtype=np.float64)
         n = X64.shape[0]
         rows = draw_anchors(self, n, rng)
+        m = len(rows)
+        L = self.n_bits
+        check_memory(
+            self,
+            8 * (n * m + 3 * n * L + L * L + m * L),
+            f"its (n_samples, n_bits) and (n_bits, n_bits) matrices with "
+            f"n_bits={L}, n_samples={n}, n_anchors={m}",
+        )
         self.anchors_ = X64[rows]
-        self.n_anchors_ = len(rows)
+        self.n_anchors_ = m
         if self.sigma is None:
             sigma = _sdh.nearest_anchor_width(X64, self.anchors_, rows)
         else:
             sigma = float(self.sigma)
+        check_kernel_width(self, sigma)
         self.sigma_ = sigma
         Phi = _sdh.rbf_anchor_features(X64, self.anchors_, sigma)
         L = self.n_bits

@@ -1,7 +1,7 @@
 """Search over packed binary codes."""
 
 from skhash.neighbors._hamming_neighbors import HammingNeighbors
-from skhash.neighbors._io import load_index, save_index
+from skhash.neighbors._io import IndexFileError, load_index, save_index
 from skhash.neighbors._merge import merge_radius, merge_topk
 
 
@@ -17,6 +17,7 @@ def __getattr__(name):
 
 __all__ = [
     "HammingNeighbors",
+    "IndexFileError",
     "load_index",
     "merge_radius",
     "merge_topk",

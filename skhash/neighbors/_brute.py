@@ -10,6 +10,7 @@ from skhash._kernels.hamming import (
     radius_rows,
     topk_rows,
 )
+from skhash._validation import IntInterval
 
 #: Bytes of the per-block distance matrix (queries x database). Together with the
 #: uint64 temporary of ``distance_block`` this bounds the memory of a search.
@@ -31,6 +32,11 @@ class BruteSearcher:
     block_bytes : int
         Memory budget of one distance block.
     """
+
+    #: Valid ``algorithm_params`` (checked by HammingNeighbors before building).
+    _parameter_constraints: dict = {
+        "block_bytes": [IntInterval(1, None, closed="left")]
+    }
 
     name = "brute"
 

@@ -45,6 +45,9 @@ class FaissSearcher:
     codes : ndarray of uint8, shape (n_db, n_bytes)
     """
 
+    #: Valid ``algorithm_params`` (checked by HammingNeighbors before building).
+    _parameter_constraints: dict = {}
+
     name = "faiss"
 
     def __init__(self, codes):

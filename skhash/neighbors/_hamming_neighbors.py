@@ -3,16 +3,22 @@
 import importlib
 import importlib.util
 import os
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skhash._validation import IntInterval, check_n_neighbors
 from skhash.base import DocLinkMixin
-from skhash.neighbors._validation import check_code_type, check_codes
+from skhash.neighbors._validation import (
+    RADIUS,
+    check_code_type,
+    check_codes,
+    check_radius,
+)
 
 #: Search backends by name. Each takes the database codes (plus the keyword
 #: arguments of ``algorithm_params``) and exposes ``kneighbors(codes, k, n_jobs)``
@@ -36,6 +42,25 @@ def _backend(name):
         module, cls = target.split(":")
         target = getattr(importlib.import_module(module), cls)
     return target
+
+
+def check_algorithm_params(cls, name, params):
+    """Validate ``algorithm_params`` against a backend's declared constraints.
+
+    Each searcher class declares its keyword arguments in
+    ``_parameter_constraints``, as estimators do; unknown names and values
+    outside the declared ranges raise a ``ValueError`` naming the parameter.
+    """
+    allowed = cls._parameter_constraints
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"algorithm_params {unknown} are not valid for algorithm={name!r}; "
+            f"it accepts {sorted(allowed) or 'none'}."
+        )
+    validate_parameter_constraints(
+        allowed, params, caller_name=f"algorithm_params of algorithm={name!r}"
+    )
 
 
 def _have_numba():
@@ -105,9 +130,12 @@ class HammingNeighbors(DocLinkMixin, BaseEstimator):
         ``joblib.parallel_config`` context, -1 means all cores). Also sets
         numba's and faiss's thread counts for the duration of a search.
     algorithm_params : dict or None, default=None
-        Keyword arguments of the backend (``n_substrings`` for ``"mih"``;
-        ``db_chunk``, ``query_block`` for ``"torch"``; ``chunk_rows`` for
-        ``"numba"``).
+        Keyword arguments of the backend, validated in ``fit`` like estimator
+        parameters: ``block_bytes`` (int >= 1) for ``"numpy"``;
+        ``chunk_rows`` (int >= 1 or None) for ``"numba"``; ``n_substrings``
+        (int >= 1 or None), ``max_work`` (int >= 0 or None), ``reorder_bits``
+        (bool) for ``"mih"``; ``db_chunk``, ``query_block`` (ints >= 1) and
+        ``device`` for ``"torch"``; none for ``"faiss"``.
     device : str or None, default=None
         Torch device of ``algorithm="torch"`` (None: CUDA if available).
     verbose : int, default=0
@@ -149,8 +177,8 @@ class HammingNeighbors(DocLinkMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "radius": [Interval(Real, 0, None, closed="left"), None],
+        "n_neighbors": [IntInterval(1, None, closed="left")],
+        "radius": [RADIUS, None],
         "algorithm": [
             StrOptions({"auto", "brute", "numba", "numpy", "mih", "faiss", "torch"})
         ],
@@ -212,13 +240,9 @@ class HammingNeighbors(DocLinkMixin, BaseEstimator):
         params = dict(self.algorithm_params or {})
         if name == "torch":
             params.setdefault("device", self.device)
-        try:
-            return _backend(name)(codes, **params)
-        except TypeError as exc:
-            raise ValueError(
-                f"algorithm_params {sorted(params)} are not valid for "
-                f"algorithm={name!r}: {exc}"
-            ) from exc
+        cls = _backend(name)
+        check_algorithm_params(cls, name, params)
+        return cls(codes, **params)
 
     def _radius_searcher(self, r):
         """The backend of a radius query (auto: MIH when it pays off)."""
@@ -283,9 +307,7 @@ class HammingNeighbors(DocLinkMixin, BaseEstimator):
         return codes
 
     def _check_k(self, n_neighbors, self_query):
-        k = self.n_neighbors if n_neighbors is None else n_neighbors
-        if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
-            raise ValueError(f"n_neighbors must be a positive integer, got {k!r}.")
+        k = check_n_neighbors(self.n_neighbors if n_neighbors is None else n_neighbors)
         available = self.n_samples_fit_ - (1 if self_query else 0)
         if k > available:
             raise ValueError(
@@ -300,9 +322,7 @@ class HammingNeighbors(DocLinkMixin, BaseEstimator):
         r = self.radius if radius is None else radius
         if r is None:
             r = 2
-        if isinstance(r, bool) or not isinstance(r, Real) or r < 0:
-            raise ValueError(f"radius must be a non-negative number, got {r!r}.")
-        return r
+        return check_radius(r)
 
     # ------------------------------------------------------------- search
     def kneighbors(self, X=None, n_neighbors=None, return_distance=True):

@@ -45,6 +45,7 @@ import math
 import numpy as np
 
 from skhash._kernels.bits import codes_to_words
+from skhash._validation import IntInterval
 from skhash.neighbors._jit import (
     HAVE_NUMBA,
     _lowest_bit,
@@ -793,6 +794,13 @@ class MIHSearcher:
         of 31 and 41 interleaved runs; 0.93x at m = 4), for about 0.2 s more
         build; see ``doc/benchmarks_search.rst``.
     """
+
+    #: Valid ``algorithm_params`` (checked by HammingNeighbors before building).
+    _parameter_constraints: dict = {
+        "n_substrings": [None, IntInterval(1, None, closed="left")],
+        "max_work": [None, IntInterval(0, None, closed="left")],
+        "reorder_bits": ["boolean"],
+    }
 
     name = "mih"
 

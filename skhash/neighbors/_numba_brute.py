@@ -3,6 +3,7 @@
 import numpy as np
 
 from skhash._kernels.bits import codes_to_words
+from skhash._validation import IntInterval
 from skhash.neighbors._database import WordDatabase
 from skhash.neighbors._jit import HAVE_NUMBA, numba_threads
 from skhash.neighbors._merge import merge_radius, merge_topk
@@ -39,6 +40,11 @@ class NumbaBruteSearcher:
     chunk_rows : int or None
         Chunk size of a memory-mapped database.
     """
+
+    #: Valid ``algorithm_params`` (checked by HammingNeighbors before building).
+    _parameter_constraints: dict = {
+        "chunk_rows": [None, IntInterval(1, None, closed="left")]
+    }
 
     name = "numba"
 

@@ -12,6 +12,7 @@ index, exactly as brute force; tiles are merged with the same key.
 import numpy as np
 
 from skhash._kernels.bits import bits_to_signs, unpack
+from skhash._validation import IntInterval
 
 
 def _import_torch():
@@ -38,12 +39,21 @@ class TorchSearcher:
         Queries per tile.
     """
 
+    #: Valid ``algorithm_params`` (checked by HammingNeighbors before building).
+    _parameter_constraints: dict = {
+        "device": "no_validation",
+        "db_chunk": [IntInterval(1, None, closed="left")],
+        "query_block": [IntInterval(1, None, closed="left")],
+    }
+
     name = "torch"
 
     def __init__(self, codes, device=None, db_chunk=1 << 18, query_block=4096):
         torch = _import_torch()
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
+        elif str(device).startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} but CUDA is not available.")
         self.device = str(device)
         self.n_db, self.n_bytes = codes.shape
         self.n_bits = 8 * self.n_bytes

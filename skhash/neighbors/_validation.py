@@ -2,6 +2,18 @@
 
 import numpy as np
 
+from skhash._validation import RealInterval
+
+#: Valid Hamming radii: finite and non-negative (the constructor's constraint).
+RADIUS = RealInterval(0, None, closed="left")
+
+
+def check_radius(r, name="radius"):
+    """A finite, non-negative Hamming radius (not a bool, not NaN or inf)."""
+    if isinstance(r, (bool, np.bool_)) or not RADIUS.is_satisfied_by(r):
+        raise ValueError(f"{name} must be a finite non-negative number, got {r!r}.")
+    return r
+
 
 def check_code_type(codes, name="codes"):
     """Refuse a quantizer's codeword indices (marked arrays), which are not bits.

@@ -1,15 +1,15 @@
 """Optimized product quantization."""
 
 import copy
-from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 
 from skhash._blas import limit_blas_threads
 from skhash._kernels import pq as _pq
 from skhash._kernels.pca import principal_directions
+from skhash._validation import IntInterval
 from skhash.base import BaseQuantizer
 from skhash.quantization._pq import progress_printer
 
@@ -131,8 +131,8 @@ class OPQ(BaseQuantizer):
 
     _parameter_constraints: dict = {
         **BaseQuantizer._parameter_constraints,
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "kmeans_iter": [Interval(Integral, 0, None, closed="left")],
+        "max_iter": [IntInterval(0, None, closed="left")],
+        "kmeans_iter": [IntInterval(0, None, closed="left")],
         "init": [StrOptions({"auto", "eigenvalue_allocation", "identity"})],
         "verbose": ["verbose"],
     }

@@ -1,13 +1,11 @@
 """Product quantization."""
 
-from numbers import Integral
-
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
 
 from skhash._blas import limit_blas_threads
 from skhash._kernels import pq as _pq
+from skhash._validation import IntInterval
 from skhash.base import BaseQuantizer
 
 
@@ -97,7 +95,7 @@ class PQ(BaseQuantizer):
 
     _parameter_constraints: dict = {
         **BaseQuantizer._parameter_constraints,
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "max_iter": [IntInterval(0, None, closed="left")],
         "verbose": ["verbose"],
     }
 

@@ -1,15 +1,14 @@
 """Exact asymmetric-distance (ADC) search over the codes of a quantizer."""
 
-from numbers import Integral
-
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from skhash._kernels import pq as _pq
+from skhash._validation import IntInterval, check_n_neighbors
 from skhash.base import DocLinkMixin
 
 
@@ -101,7 +100,7 @@ class QuantizedNeighbors(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "quantizer": [HasMethods(["fit", "transform", "distance_tables"]), None],
-        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "n_neighbors": [IntInterval(1, None, closed="left")],
         "algorithm": [StrOptions({"auto", "numba", "numpy"})],
     }
 
@@ -130,6 +129,9 @@ class QuantizedNeighbors(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         self : QuantizedNeighbors
         """
+        if y is not None:
+            # The same check as HammingNeighbors.fit (through validate_data).
+            check_consistent_length(X, y)
         if self.quantizer is None:
             from skhash.quantization._pq import PQ
 
@@ -159,9 +161,7 @@ class QuantizedNeighbors(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
         return self
 
     def _check_k(self, n_neighbors):
-        k = self.n_neighbors if n_neighbors is None else n_neighbors
-        if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
-            raise ValueError(f"n_neighbors must be a positive integer, got {k!r}.")
+        k = check_n_neighbors(self.n_neighbors if n_neighbors is None else n_neighbors)
         if k > self.n_samples_fit_:
             raise ValueError(
                 f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
