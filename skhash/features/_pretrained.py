@@ -16,6 +16,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from skhash.base import DocLinkMixin
 from skhash.features._registry import BACKBONES
 
 __all__ = ["PretrainedFeatures", "read_images"]
@@ -89,7 +90,7 @@ def _torch_threads(n_jobs):
 
 
 class PretrainedFeatures(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """Pooled features of an ImageNet-pretrained CNN, for hashing images.
 

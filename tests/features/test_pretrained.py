@@ -210,3 +210,73 @@ EXPECTED_FAILED = {
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def _image_folder(root, n_per_class=6):
+    """Two classes of 32 x 32 PNG images, one subfolder each."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    base = _pattern_images()
+    for c, name in enumerate(["stripes", "waves"]):
+        (root / name).mkdir(parents=True)
+        for i in range(n_per_class):
+            noise = rng.integers(-20, 21, base[c].shape)
+            img = np.clip(base[c].astype(int) + noise, 0, 255).astype(np.uint8)
+            Image.fromarray(img).save(root / name / f"{i}.png")
+    return root
+
+
+def test_cli_fit_encode_search_on_an_image_folder(tmp_path, capsys):
+    from skhash.cli import main
+
+    photos = _image_folder(tmp_path / "photos")
+    model = tmp_path / "model.joblib"
+    argv = ["fit", photos, "--method", "HashNet", "--n-bits", 8, "-o", model]
+    argv += ["--image-size", 32, "--param", "max_epochs=2", "-q"]
+    assert main([str(a) for a in argv]) == 0
+    listed = (tmp_path / "model.files.txt").read_text().split()
+    assert len(listed) == 12 and listed[0].endswith("stripes/0.png")
+    codes = tmp_path / "codes.npy"
+    assert main(["encode", str(model), str(photos), "-o", str(codes), "-q"]) == 0
+    assert np.load(codes).shape == (12, 1)
+    # The codes `encode` writes are the indexed database codes.
+    pipe = joblib_load(model)
+    np.testing.assert_array_equal(np.load(codes), pipe[-1]._fit_codes)
+    out = tmp_path / "nbrs.npz"
+    argv = ["search", model, codes, "-o", out, "-k", 3, "-q"]
+    assert main([str(a) for a in argv]) == 0
+    assert np.load(out)["indices"].shape == (12, 3)
+    capsys.readouterr()
+
+
+def test_cli_image_folder_errors(tmp_path, capsys):
+    from skhash.cli import main
+
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    from PIL import Image
+
+    Image.fromarray(_pattern_images()[0]).save(flat / "a.png")
+    Image.fromarray(_pattern_images()[1]).save(flat / "b.png")
+    model = tmp_path / "m.joblib"
+    argv = ["fit", flat, "--method", "HashNet", "-o", model, "--image-size", 32]
+    assert main([str(a) for a in argv]) != 0
+    assert "subfolder" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["fit", str(empty), "-o", str(model)]) != 0
+    assert "no image files" in capsys.readouterr().err
+    # An unsupervised method on the flat folder; then encode a feature file.
+    argv = ["fit", flat, "--method", "LSH", "--n-bits", 8, "-o", model]
+    assert main([str(a) for a in argv + ["--image-size", 32, "-q"]]) == 0
+    np.save(tmp_path / "X.npy", np.zeros((2, 1280), np.float32))
+    argv = ["encode", model, tmp_path / "X.npy", "-o", tmp_path / "c.npy"]
+    assert main([str(a) for a in argv]) != 0
+    assert "folder of images" in capsys.readouterr().err
+
+
+def joblib_load(path):
+    import joblib
+
+    return joblib.load(path)
