@@ -23,6 +23,7 @@ Random uint8 images, no data needed::
 """
 
 import argparse
+import copy
 import os
 import sys
 import tempfile
@@ -49,7 +50,7 @@ def _engines(net, example, size):
 
     engines["eager"] = eager
 
-    net_cl = net.to(memory_format=torch.channels_last)
+    net_cl = copy.deepcopy(net).to(memory_format=torch.channels_last)
 
     def channels_last(x):
         with torch.inference_mode():

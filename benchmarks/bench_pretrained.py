@@ -8,7 +8,8 @@ from those frozen features:
 * ``dnnh``: the ``"cifar10-dnnh"`` protocol of DNNH, DHN and DQN (1,000
   queries, 100 per class; 5,000 training images, 500 per class; the 59,000
   non-queries are the database). Deep hashers (DHN, HashNet, DNNH, DSH, DQN)
-  train a hash head (``StandardScaler`` -> MLP -> code layer) on the features;
+  train a hash head (``StandardScaler`` -> MLP -> code layer) on the features
+  (DNNH's last hidden layer has ``50 n_bits`` units, as in the paper);
   ITQ, SDH, KSH, SH-BDNN, PQ and OPQ run on the same features.
 * ``dsh``: DSH's own protocol (``"cifar10-dsh"``: train on the 50,000 training
   images, the 10,000 test images are the queries and the database).
@@ -83,8 +84,14 @@ def make(method, n_bits, args):
             lr=args.lr,
             random_state=0,
         )
+        if method == "DNNH":
+            # The paper's divide-and-encode reads a last layer of 50 q units.
+            params["hidden_layer_sizes"] = (*args.hidden[:-1], 50 * n_bits)
         if method == "DQN":
+            # A quantizer, searched by QuantizedNeighbors: it gets the scaled
+            # features directly (run_table), as a pipeline has no distance tables.
             params.update(n_clusters=256 if n_bits % 8 == 0 else 16)
+            return DQN(**params)
         return make_pipeline(StandardScaler(), DEEP[method](**params))
     if method == "ITQ":
         return ITQ(n_bits=n_bits, random_state=0)
@@ -124,8 +131,7 @@ def run_table(args, X, y, protocol, split_seed=0):
         f"{len(s.database)} database; features {X.shape[1]}-D",
         flush=True,
     )
-    Xtr, ytr = X[s.train], y[s.train]
-    Xq, yq, Xdb, ydb = X[s.query], y[s.query], X[s.database], y[s.database]
+    scaled = StandardScaler().fit(X[s.train]).transform(X).astype(np.float32)
     published = PUBLISHED_DSH if protocol == "cifar10-dsh" else None
     rows = []
     for method in args.methods:
@@ -134,6 +140,9 @@ def run_table(args, X, y, protocol, split_seed=0):
                 continue
             torch.manual_seed(0)
             est = make(method, n_bits, args)
+            Z = scaled if method == "DQN" else X
+            Xtr, ytr = Z[s.train], y[s.train]
+            Xq, yq, Xdb, ydb = Z[s.query], y[s.query], Z[s.database], y[s.database]
             t0 = time.perf_counter()
             est.fit(Xtr, ytr) if method in SUPERVISED else est.fit(Xtr)
             fit_s = time.perf_counter() - t0

@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from skhash.base import DocLinkMixin
+from skhash.features._onnx import OnnxTrunk, export_trunk, onnxruntime_available
 from skhash.features._registry import BACKBONES
 
 __all__ = ["PretrainedFeatures", "read_images"]
@@ -117,9 +118,17 @@ class PretrainedFeatures(
         Images per forward pass.
     device : str, default="cpu"
         Torch device, e.g. ``"cuda"``.
+    engine : {"auto", "onnxruntime", "torch"}, default="auto"
+        What runs the network in ``transform``. ``"onnxruntime"``: the trunk
+        is exported to ONNX in ``fit`` and run by ONNX Runtime's CPU provider,
+        several times faster than PyTorch on a CPU, features equal to about
+        1e-5 (needs ``onnxruntime`` and ``onnx``, part of the ``pretrained``
+        extra). ``"torch"``: eager PyTorch on ``device``. ``"auto"``:
+        ``"onnxruntime"`` when installed and ``device="cpu"``, else
+        ``"torch"``.
     n_jobs : int, default=None
-        Torch threads during ``transform`` (``None``: torch's setting, -1: all
-        cores); restored afterwards.
+        Threads during ``transform`` (``None``: the engine's default, -1: all
+        cores); torch's setting is restored afterwards.
     verbose : int, default=0
         Print progress (images done, images per second) to stderr when
         positive.
@@ -128,6 +137,8 @@ class PretrainedFeatures(
     ----------
     backbone_ : PretrainedBackbone
         The network, in eval mode.
+    engine_ : str
+        The engine ``transform`` uses, ``"onnxruntime"`` or ``"torch"``.
     n_features_out_ : int
         Width of the features.
     n_features_in_ : int
@@ -177,6 +188,7 @@ class PretrainedFeatures(
         "input_shape": [None, tuple, list],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
+        "engine": [StrOptions({"auto", "onnxruntime", "torch"})],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
     }
@@ -189,6 +201,7 @@ class PretrainedFeatures(
         input_shape=None,
         batch_size=64,
         device="cpu",
+        engine="auto",
         n_jobs=None,
         verbose=0,
     ):
@@ -197,6 +210,7 @@ class PretrainedFeatures(
         self.input_shape = input_shape
         self.batch_size = batch_size
         self.device = device
+        self.engine = engine
         self.n_jobs = n_jobs
         self.verbose = verbose
 
@@ -298,10 +312,47 @@ class PretrainedFeatures(
 
         images = self._as_images(X)
         self.n_features_in_ = int(np.prod(images.shape[1:]))
+        engine = self._resolve_engine()
         net = PretrainedBackbone(self.backbone, image_size=self.image_size)
         self.backbone_ = net.to(self.device).eval()
         self.n_features_out_ = net.out_features
+        self.engine_ = engine
+        self._onnx_model = export_trunk(net) if engine == "onnxruntime" else None
+        self._onnx_trunk = None
         return self
+
+    def _resolve_engine(self):
+        on_cpu = str(self.device).split(":")[0] == "cpu"
+        if self.engine == "torch" or (self.engine == "auto" and not on_cpu):
+            return "torch"
+        if not on_cpu:
+            raise ValueError(
+                f"engine='onnxruntime' runs on the CPU; got device={self.device!r} "
+                "(use engine='torch' on a GPU)."
+            )
+        if onnxruntime_available():
+            return "onnxruntime"
+        if self.engine == "onnxruntime":
+            raise ImportError(
+                "engine='onnxruntime' needs the onnxruntime and onnx packages: "
+                "pip install 'skhash[pretrained]'."
+            )
+        return "torch"
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_onnx_trunk", None)  # a live session; rebuilt when needed
+        return state
+
+    def _forward(self, xb):
+        """Pooled features of one batch of images (uint8/float32 tensor)."""
+        net = self.backbone_
+        if getattr(self, "engine_", "torch") == "torch":
+            return net(xb.to(self.device)).float().cpu().numpy()
+        if getattr(self, "_onnx_trunk", None) is None:
+            self._onnx_trunk = OnnxTrunk(self._onnx_model, self.n_jobs)
+        x = net.preprocess(xb).contiguous().numpy()
+        return self._onnx_trunk(x)
 
     @property
     def _n_features_out(self):
@@ -325,14 +376,13 @@ class PretrainedFeatures(
         images = self._as_images(X)
         n = images.shape[0]
         out = np.empty((n, self.n_features_out_), dtype=np.float32)
-        net = self.backbone_.eval()
+        self.backbone_.eval()
         start_time = time.perf_counter()
         with _torch_threads(self.n_jobs), torch.inference_mode():
             for start in range(0, n, self.batch_size):
                 stop = min(start + self.batch_size, n)
                 xb = torch.from_numpy(np.ascontiguousarray(images[start:stop]))
-                feats = net(xb.to(self.device))
-                out[start:stop] = feats.float().cpu().numpy()
+                out[start:stop] = self._forward(xb)
                 if self.verbose:
                     rate = stop / (time.perf_counter() - start_time)
                     print(
