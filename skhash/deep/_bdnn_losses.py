@@ -103,7 +103,7 @@ def similarity_term(relaxed, labels, *, block_size=None):
     -1 otherwise, and it is never formed:
 
     * ``labels`` 1-D (integer class ids, single-label): ``S = 2 Y Y^T - 1 1^T``
-      with ``Y`` one-hot, so (methods.md 2.5, exact)
+      with ``Y`` one-hot, so (exactly)
       ``||A - S||^2 = ||H^T H||^2 / L^2 - (2/L)(2 ||Y^T H||^2 - ||H^T 1||^2)
       + m^2``, in ``O(m L^2 + m L C)``; autograd gives the exact gradient.
     * ``labels`` 2-D (0/1 multi-label indicator, similar = at least one shared
@@ -173,7 +173,7 @@ def uhbdnn_loss(
     The reconstruction is computed from ``B``, not from ``H``: its gradient
     reaches ``W_4, c_4`` only, and the encoder is driven by the other terms.
     ``balance_weight`` defaults to the official code's 5e-7; the paper's value
-    could not be checked (methods.md 1.4).
+    (recalled as 1e-6) could not be checked.
     """
     return (
         reconstruction_term(X, signs, reconstruction_weight, reconstruction_bias)
@@ -221,7 +221,7 @@ def shbdnn_loss(
     -----
     ``similarity_weight`` (lambda_5) follows the official code, which weights
     the similarity term; whether the paper writes that factor could not be
-    checked (methods.md 2.2).
+    checked.
     """
     return (
         weight_decay * weight_decay_term(weights)

@@ -116,7 +116,7 @@ class SHBDNN(_BaseBDNN):
     -----
     The official demo feeds the features as given (no rescaling), and so does
     this estimator. ``similarity_weight`` follows the code, which weights the
-    similarity term; the paper's form could not be checked (methods.md 2.2).
+    similarity term (the paper may write it without this weight).
     The official demo validates on 100 images per class taken outside its
     training subset; here a random ``validation_fraction`` of ``X`` is held
     out.

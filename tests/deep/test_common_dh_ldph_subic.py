@@ -90,7 +90,7 @@ _PinnedSuBiC.__name__ = "SuBiC"
 
 
 @parametrize_with_checks(_instances(), expected_failed_checks=_expected_failed)
-def test_sklearn_compatible_issue8_deep(estimator, check):
+def test_sklearn_compatible_dh_ldph_subic(estimator, check):
     check(estimator)
 
 
@@ -102,7 +102,7 @@ def test_subic_checks_that_set_n_clusters(name):
 
 
 @pytest.mark.parametrize("estimator", _instances(), ids=lambda e: type(e).__name__)
-def test_param_validation_issue8_deep(estimator):
+def test_param_validation_dh_ldph_subic(estimator):
     check_param_validation(type(estimator).__name__, estimator)
 
 
@@ -120,13 +120,13 @@ TRANSFORMER_CHECKS = [
 @pytest.mark.filterwarnings("ignore:X has feature names")
 @pytest.mark.parametrize("check", TRANSFORMER_CHECKS, ids=lambda c: c.__name__)
 @pytest.mark.parametrize("estimator", _instances(), ids=lambda e: type(e).__name__)
-def test_transformer_output_checks_issue8_deep(estimator, check):
+def test_transformer_output_checks_dh_ldph_subic(estimator, check):
     pytest.importorskip("pandas")
     check(type(estimator).__name__, estimator)
 
 
 @pytest.mark.parametrize("estimator", _instances()[:2], ids=lambda e: type(e).__name__)
-def test_grid_search_n_bits_in_pipeline_issue8_deep(estimator):
+def test_grid_search_n_bits_in_pipeline_dh_ldph_subic(estimator):
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, size=60)
     X = rng.normal(size=(3, 6))[y] * 2 + rng.normal(size=(60, 6))
