@@ -243,7 +243,7 @@ def time_evaluation(args):
     import torch
 
     from skhash._kernels.dcc import dcc
-    from skhash.deep import _bdnn_losses as T
+    from skhash.deep import losses as T
     from skhash.deep._bdnn import encode_fast, encode_torch, sparse_copy
 
     torch.set_num_threads(args.threads)

@@ -11,8 +11,8 @@ from torch import nn
 from skhash._kernels.pca import principal_directions
 from skhash._validation import check_float32_range
 from skhash.deep._base import BaseDeepHasher, fill_doc
-from skhash.deep._modules import HashHead
-from skhash.deep.losses import dh_loss, dh_weight_penalty
+from skhash.deep._criteria import DHLoss
+from skhash.deep._modules import HashHead, linear_layers
 
 __all__ = ["DH"]
 
@@ -31,11 +31,6 @@ class PenalizedNet(NeuralNet):
         if training and penalty is not None:
             loss = loss + penalty(self.module_)
         return loss
-
-
-def linear_layers(module):
-    """The ``nn.Linear`` layers of a module, in order."""
-    return [m for m in module.modules() if isinstance(m, nn.Linear)]
 
 
 class TanhMLP(nn.Module):
@@ -61,54 +56,6 @@ class TanhMLP(nn.Module):
 
     def forward(self, x):
         return self.layers(x)
-
-
-class DHLoss(nn.Module):
-    """:func:`~skhash.deep.losses.dh_loss` as a skorch criterion.
-
-    The data terms come from ``forward(relaxed, y)`` (``y`` is ignored: DH is
-    unsupervised); the weight terms from ``penalty(module)``, which
-    :class:`PenalizedNet` adds to the training loss. Both are divided by
-    ``N``, as in :func:`dh_loss`: ``n_samples`` (the training-set size, the
-    paper's full-batch objective) or, when ``None``, the batch size, which
-    ``forward`` records for ``penalty``.
-    """
-
-    def __init__(
-        self,
-        variance_weight=100.0,
-        orthogonality_weight=1e-3,
-        weight_decay=1e-3,
-        n_samples=None,
-    ):
-        super().__init__()
-        self.variance_weight = variance_weight
-        self.orthogonality_weight = orthogonality_weight
-        self.weight_decay = weight_decay
-        self.n_samples = n_samples
-        self._n = 1
-
-    def forward(self, relaxed, y=None):
-        self._n = relaxed.shape[0] if self.n_samples is None else self.n_samples
-        return dh_loss(
-            relaxed,
-            variance_weight=self.variance_weight,
-            orthogonality_weight=0.0,
-            weight_decay=0.0,
-            n_samples=self.n_samples,
-        )
-
-    def penalty(self, module):
-        layers = linear_layers(module)
-        weights = [m.weight for m in layers]
-        biases = [m.bias for m in layers if m.bias is not None]
-        total = dh_weight_penalty(
-            weights,
-            biases,
-            orthogonality_weight=self.orthogonality_weight,
-            weight_decay=self.weight_decay,
-        )
-        return total / self._n
 
 
 def _isometry(n_out, n_in, generator):

@@ -10,7 +10,7 @@ from skhash._kernels.hamming import hamming_codes
 from skhash._kernels.ranking import n_relevant, relevance
 from skhash._validation import IntInterval
 from skhash.deep._bdnn import _BaseBDNN, ranking_map
-from skhash.deep._bdnn_losses import shbdnn_loss
+from skhash.deep.losses import shbdnn_loss
 from skhash.linear._sdh import label_indicator
 
 

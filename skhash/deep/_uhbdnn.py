@@ -7,7 +7,7 @@ from skhash._kernels.dcc import dcc
 from skhash._validation import IntInterval
 from skhash.datasets import euclidean_ground_truth
 from skhash.deep._bdnn import _BaseBDNN, hamming_map
-from skhash.deep._bdnn_losses import (
+from skhash.deep.losses import (
     balance_term,
     equality_term,
     independence_term,
