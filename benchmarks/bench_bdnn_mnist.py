@@ -1,8 +1,9 @@
-"""UH-BDNN / SH-BDNN reproduction on MNIST (issue 4), with timings.
+"""UH-BDNN / SH-BDNN reproduction on MNIST, with timings.
 
-Protocol (methods.md 1.5 and 10): raw 784-D pixels; database = training set;
-queries = test images; UH table: ground truth = the K Euclidean nearest
-database items of each query (K = 50); SH table: same-class ground truth.
+Protocol (the BDNN paper, Do, Doan and Cheung, ECCV 2016): raw 784-D pixels;
+database = training set; queries = test images; UH table: ground truth = the
+K Euclidean nearest database items of each query (K = 50); SH table:
+same-class ground truth.
 mAP over the full Hamming ranking (ties by database index), with the BDNN
 trapezoid-interpolated AP (``protocol="bdnn"``) and plain AP
 (``protocol="full"``). Code lengths 8/16/24/32.
@@ -242,7 +243,7 @@ def time_evaluation(args):
     import torch
 
     from skhash._kernels.dcc import dcc
-    from skhash.deep import _bdnn_losses as T
+    from skhash.deep import losses as T
     from skhash.deep._bdnn import encode_fast, encode_torch, sparse_copy
 
     torch.set_num_threads(args.threads)

@@ -10,7 +10,7 @@ images (500 per class) drawn from all 60,000 images, database = the 59,000
 non-queries; relevance = same class; mAP over the full Hamming ranking, ties
 by database index. Features: our GIST (512-D, grayscale, 32x32) of
 **CIFAR-10 (JPEG q75 re-encoded)**; the published values (DNNH, re-quoted by
-DHN; methods.md section 11.2) used GIST of the original images, and their exact
+DHN, AAAI 2016, CIFAR-10 table) used GIST of the original images, and their exact
 GIST and hashing settings are not known. ``--quick`` runs the same pipeline on
 the 5,000 lossless images (20 queries / 100 training images per class), which
 is not comparable with the papers.

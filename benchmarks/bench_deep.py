@@ -1,6 +1,6 @@
 """Deep supervised hashers (DSH, DHN, HashNet, DNNH) against shallow baselines.
 
-Three experiments (issue 5's Verify), each printing a table:
+Three experiments, each printing a table:
 
 * ``pixels``: the default MLP backbone on MNIST / Fashion-MNIST pixels (scaled
   to [0, 1]) under the DNNH-style protocol (``"<dataset>-dnnh"``: 100 queries
@@ -59,8 +59,8 @@ from _common import default_data_home, print_table  # noqa: E402
 
 T0 = time.perf_counter()
 DEEP = {"DSH": DSH, "DHN": DHN, "HashNet": HashNet, "DNNH": DNNH}
-PUBLISHED_DSH = {12: 0.6157, 48: 0.6755}  # methods.md section 11.3 ([2nd])
-PUBLISHED_DNNH_PROTOCOL = {  # methods.md 11.2, CIFAR-10 block (DHN paper)
+PUBLISHED_DSH = {12: 0.6157, 48: 0.6755}  # DSH paper (CVPR 2016), as re-quoted
+PUBLISHED_DNNH_PROTOCOL = {  # DHN paper (AAAI 2016), CIFAR-10 table
     "DHN": {12: 0.555, 24: 0.594, 32: 0.603, 48: 0.621},
     "DNNH": {12: 0.552, 24: 0.566, 32: 0.558, 48: 0.581},
     "ITQ": {12: 0.162, 24: 0.169, 32: 0.172, 48: 0.175},

@@ -5,17 +5,17 @@ A plain torch loop around ``skhash.deep.losses.dh_loss`` /
 scale and the weights can be varied, printing per evaluated epoch the mAP,
 the saturation of each layer, the bit balance, the mean absolute correlation
 between bits and the number of distinct database codes. Protocol of
-``bench_issue8.py`` on MNIST (1,000 queries, 9,000 database images, 2,000
-training images, Euclidean top-50 ground truth). Used for the diagnosis table
-of ``doc/reproduction_issue8.rst``, e.g.::
+``bench_ldph_dh_ksh_subic.py`` on MNIST (1,000 queries, 9,000 database images,
+2,000 training images, Euclidean top-50 ground truth). Used for the diagnosis table
+of ``doc/reproduction_ldph_dh_ksh_subic.rst``, e.g.::
 
     python benchmarks/bench_dh_diagnosis.py --bits 16 --init pca --norm dataset
 
 ``--init``: ``torch`` (torch defaults everywhere), ``skhash`` (DH's
 ``init="random"``: torch's default, Caffe Xavier for the last layer), ``pca``
 (DH's ``init="pca"``) or ``xavier``; ``--norm``:
-``batch`` (the variance and weight terms divided by the batch size, DH before)
-or ``dataset`` (by the training-set size, DH now).
+``batch`` (the variance and weight terms divided by the batch size)
+or ``dataset`` (by the training-set size, as the DH estimator does).
 """
 
 import argparse
@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 import torch
-from bench_issue8 import euclidean_map, load
+from bench_ldph_dh_ksh_subic import euclidean_map, load
 
 from skhash import HammingNeighbors
 from skhash.datasets import load_mnist

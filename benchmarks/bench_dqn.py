@@ -1,6 +1,6 @@
 """DQN against PQ/OPQ and Hamming hashers on labelled MNIST / Fashion-MNIST.
 
-The DQN paper's protocol (methods.md sections 6 and 10) on pixels: the
+The DQN paper's protocol (Cao et al., AAAI 2016) on pixels: the
 ``"<dataset>-dnnh"`` split of :func:`skhash.datasets.retrieval_split`
 (``random_state=0``) over all 70,000 images: 1,000 queries (100 per class),
 5,000 training images (500 per class), the database is every non-query

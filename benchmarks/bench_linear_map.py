@@ -1,6 +1,6 @@
 """mAP of LSH, PCAH, ITQ and SpectralHashing on MNIST and Fashion-MNIST test sets.
 
-Protocol (issue 2): the 10,000 test images of each dataset, pixels scaled to
+Protocol: the 10,000 test images of each dataset, pixels scaled to
 [0, 1]; 1,000 queries (100 per class, seed 0), the other 9,000 images are the
 database and the training set. Two ground truths:
 

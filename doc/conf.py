@@ -131,6 +131,7 @@ def _api_sections():
         ("skhash.distributed", "distributed"),
         ("skhash.deep", "deep_modules"),
         ("skhash.deep.losses", "losses"),
+        ("skhash.utils", "utils"),
     ):
         mod, names = _public(modname)
         sec[key] = []

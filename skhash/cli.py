@@ -247,49 +247,6 @@ def _read_labels(path, n_samples):
 # methods
 # --------------------------------------------------------------------------
 
-# Where to look for estimators, in order; skhash.deep imports torch, so it is
-# only searched when a name is not found in the others.
-_LIGHT_MODULES = ("skhash", "skhash.linear", "skhash.quantization")
-_DEEP_MODULE = "skhash.deep"
-
-
-def _kind(cls):
-    """'hasher', 'quantizer' or None for a class exported by skhash."""
-    if not isinstance(cls, type) or cls.__name__.startswith("Base"):
-        return None
-    if callable(getattr(cls, "distance_tables", None)) and hasattr(cls, "transform"):
-        return "quantizer"
-    from skhash.base import BaseHasher
-
-    if issubclass(cls, BaseHasher) and cls is not BaseHasher:
-        return "hasher"
-    # deep hashers may not derive from BaseHasher: anything with n_bits,
-    # transform and decision_function is taken as a hasher.
-    if all(hasattr(cls, a) for a in ("fit", "transform", "decision_function")):
-        import inspect
-
-        if "n_bits" in inspect.signature(cls).parameters:
-            return "hasher"
-    return None
-
-
-def _module_methods(modname, lazy=False):
-    import importlib
-
-    try:
-        mod = importlib.import_module(modname)
-    except ImportError:
-        return {}
-    found = {}
-    for name in getattr(mod, "__all__", []):
-        # vars(): names a package serves lazily through __getattr__ (skhash's
-        # deep hashers) are not imported here
-        obj = getattr(mod, name, None) if lazy else vars(mod).get(name)
-        kind = _kind(obj)
-        if kind is not None:
-            found[name] = (obj, kind)
-    return found
-
 
 def available_methods(include_deep=False):
     """Hashers and quantizers that this installation exports, by name.
@@ -297,7 +254,8 @@ def available_methods(include_deep=False):
     Parameters
     ----------
     include_deep : bool, default=False
-        Also list the deep hashers of :mod:`skhash.deep` (imports torch).
+        Also list the deep hashers of :mod:`skhash.deep` when torch and
+        skorch are installed (imports them).
 
     Returns
     -------
@@ -311,14 +269,18 @@ def available_methods(include_deep=False):
     >>> methods["ITQ"][1]
     'hasher'
     """
+    from skhash.utils import all_estimators
+
+    deep = "auto" if include_deep else False
     found = {}
-    for modname in _LIGHT_MODULES:
-        for name, value in _module_methods(modname).items():
-            found.setdefault(name, value)
-    if include_deep:
-        for name, value in _module_methods(_DEEP_MODULE, lazy=True).items():
-            found.setdefault(name, value)
-    return found
+    for kind in ("hasher", "quantizer"):
+        for name, cls in all_estimators(kind, include_deep=deep):
+            found[name] = (cls, kind)
+
+    def order(item):  # the NumPy methods first, then the deep ones
+        return (item[1][0].__module__.startswith("skhash.deep"), item[0])
+
+    return dict(sorted(found.items(), key=order))
 
 
 # The default of `skhash bench`: the methods that fit in seconds on digits

@@ -11,8 +11,8 @@ from torch import nn
 from skhash._kernels.pca import principal_directions
 from skhash._validation import check_float32_range
 from skhash.deep._base import BaseDeepHasher, fill_doc
-from skhash.deep._modules import HashHead
-from skhash.deep.losses import dh_loss, dh_weight_penalty
+from skhash.deep._criteria import DHLoss
+from skhash.deep._modules import HashHead, linear_layers
 
 __all__ = ["DH"]
 
@@ -31,11 +31,6 @@ class PenalizedNet(NeuralNet):
         if training and penalty is not None:
             loss = loss + penalty(self.module_)
         return loss
-
-
-def linear_layers(module):
-    """The ``nn.Linear`` layers of a module, in order."""
-    return [m for m in module.modules() if isinstance(m, nn.Linear)]
 
 
 class TanhMLP(nn.Module):
@@ -61,54 +56,6 @@ class TanhMLP(nn.Module):
 
     def forward(self, x):
         return self.layers(x)
-
-
-class DHLoss(nn.Module):
-    """:func:`~skhash.deep.losses.dh_loss` as a skorch criterion.
-
-    The data terms come from ``forward(relaxed, y)`` (``y`` is ignored: DH is
-    unsupervised); the weight terms from ``penalty(module)``, which
-    :class:`PenalizedNet` adds to the training loss. Both are divided by
-    ``N``, as in :func:`dh_loss`: ``n_samples`` (the training-set size, the
-    paper's full-batch objective) or, when ``None``, the batch size, which
-    ``forward`` records for ``penalty``.
-    """
-
-    def __init__(
-        self,
-        variance_weight=100.0,
-        orthogonality_weight=1e-3,
-        weight_decay=1e-3,
-        n_samples=None,
-    ):
-        super().__init__()
-        self.variance_weight = variance_weight
-        self.orthogonality_weight = orthogonality_weight
-        self.weight_decay = weight_decay
-        self.n_samples = n_samples
-        self._n = 1
-
-    def forward(self, relaxed, y=None):
-        self._n = relaxed.shape[0] if self.n_samples is None else self.n_samples
-        return dh_loss(
-            relaxed,
-            variance_weight=self.variance_weight,
-            orthogonality_weight=0.0,
-            weight_decay=0.0,
-            n_samples=self.n_samples,
-        )
-
-    def penalty(self, module):
-        layers = linear_layers(module)
-        weights = [m.weight for m in layers]
-        biases = [m.bias for m in layers if m.bias is not None]
-        total = dh_weight_penalty(
-            weights,
-            biases,
-            orthogonality_weight=self.orthogonality_weight,
-            weight_decay=self.weight_decay,
-        )
-        return total / self._n
 
 
 def _isometry(n_out, n_in, generator):
@@ -173,8 +120,9 @@ class DH(BaseDeepHasher):
         Widths of the tanh hidden layers (the paper's three-layer network is
         ``[60, 30, L]`` on GIST: recalled, not verified). With ``n_bits``
         above the last width the hash layer is wider than its input; on
-        MNIST its bits then collapse (measured, ``doc/reproduction_issue8.rst``):
-        use widths of at least ``n_bits``, e.g. ``(2 * n_bits, n_bits)``.
+        MNIST its bits then collapse (see
+        ``doc/reproduction_ldph_dh_ksh_subic.rst``): use widths of at least
+        ``n_bits``, e.g. ``(2 * n_bits, n_bits)``.
     init : {"pca", "random"}, default="pca"
         ``"pca"``: the paper's start (as reported by a third-party
         re-implementation, not verified against the paper): the first
@@ -182,15 +130,15 @@ class DH(BaseDeepHasher):
         training data, every later layer is ``[I 0]``, biases are 0, so the
         untrained network's bits are PCAH's (a layer wider than its input
         gets random orthonormal columns). ``"random"``: torch's default
-        initialisation (Caffe Xavier for the last layer), the previous
-        behaviour. Only used when ``backbone`` is None.
+        initialisation (Caffe Xavier for the last layer). Only used when
+        ``backbone`` is None.
     variance_weight : float, default=100.0
         ``lambda_1``.
     orthogonality_weight : float, default=1e-3
         ``lambda_2``. Relative to one sample's quantisation loss it weighs
         ``lambda_2 / N`` (see Notes); ``1e3``-``1e4`` keeps the network
-        close to orthonormal on MNIST (measured, see
-        ``doc/reproduction_issue8.rst``).
+        close to orthonormal on MNIST (see
+        ``doc/reproduction_ldph_dh_ksh_subic.rst``).
     weight_decay : float, default=1e-3
         ``lambda_3``.
     backbone : torch.nn.Module, default=None
@@ -221,14 +169,14 @@ class DH(BaseDeepHasher):
     a *mean*, so relative to one sample's quantisation loss the variance
     weighs ``lambda_1 / N`` and the weight terms ``lambda_2 / N``,
     ``lambda_3 / N``. Here each mini-batch estimates that ``J / N`` with
-    ``N`` the training-set size (``dh_loss(n_samples=N)``); the previous
-    version divided by the batch size, a variance term ``N / batch_size``
-    times too strong. Optimiser, learning rate and number of iterations of
+    ``N`` the training-set size (``dh_loss(n_samples=N)``), not the batch
+    size, which would make the variance term ``N / batch_size`` times too
+    strong. Optimiser, learning rate and number of iterations of
     the paper are not known here; Adam (lr 1e-3, batch 128) is an
     assumption.
 
     **What is confirmed.** ``lambda_1 = 100``, ``lambda_2 = lambda_3 =
-    1e-3`` are the values of methods.md section 8 (recalled) and of the
+    1e-3`` are the values recalled from the paper and those of the
     docstring of one public TensorFlow re-implementation (whose code then
     uses 0.1 for the last two); the PCA / identity start is described in the
     comments of another public re-implementation (which also starts the
@@ -244,15 +192,15 @@ class DH(BaseDeepHasher):
     **Interpretation (centring).** The paper's variance term
     :math:`\\operatorname{tr}(H H^T)/N` is the variance of the codes only for
     zero-mean outputs. Taken literally on uncentred data it is maximised by
-    giving every sample the same saturated code: the first implementation
-    trained exactly that (every bit constant on MNIST pixels, mAP 0.0066, a
-    random ranking). Here the inputs are centred (``mean_``, fitted in
-    ``fit`` and subtracted in ``transform``) and the variance term is taken
-    on the batch-centred outputs (``dh_loss(center=True)``); for a layer
+    giving every sample the same saturated code (every bit constant on MNIST
+    pixels, mAP 0.0066, a random ranking). Here the inputs are centred
+    (``mean_``, fitted in ``fit`` and subtracted in ``transform``) and the
+    variance term is taken on the batch-centred outputs
+    (``dh_loss(center=True)``); for a layer
     wider than its input the orthogonality term constrains
     :math:`W^T W` (see :func:`~skhash.deep.losses.dh_weight_penalty`).
 
-    **Why a randomly started DH loses the geometry (measured).** The
+    **Why a randomly started DH loses the geometry.** The
     quantisation gradient of a tanh unit, :math:`(b - h)(1 - h^2) x^T` with
     :math:`b = \\operatorname{sign}(h)`, is a Hebbian update: every unit
     drifts towards the dominant direction of its input, and with a weak
@@ -263,7 +211,7 @@ class DH(BaseDeepHasher):
     start keeps the bits decorrelated (0.03 at the start, 0.10 after 30
     epochs) but training still lowers the mAP of the start (0.233 ->
     0.209, MNIST 16 bits); a strong orthogonality weight holds it (0.244
-    with ``lambda_2 / N`` about 8). See ``doc/reproduction_issue8.rst``.
+    with ``lambda_2 / N`` about 8). See ``doc/reproduction_ldph_dh_ksh_subic.rst``.
 
     References
     ----------

@@ -6,8 +6,8 @@ import torch
 from sklearn.utils._param_validation import Interval
 
 from skhash.deep._base import BaseDeepHasher, fill_doc
+from skhash.deep._criteria import DNNHLoss
 from skhash.deep._modules import DivideEncodeHead
-from skhash.deep.losses import DNNHLoss
 
 __all__ = ["DNNH"]
 

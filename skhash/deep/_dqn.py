@@ -13,7 +13,7 @@ from skhash._kernels import pq as _pq
 from skhash._validation import IntInterval
 from skhash.base import _POWERS_OF_TWO, BaseQuantizer, QuantizerCodes
 from skhash.deep._base import BaseDeepHasher, fill_doc
-from skhash.deep.losses import DQNLoss
+from skhash.deep._criteria import DQNLoss
 
 __all__ = ["DQN"]
 

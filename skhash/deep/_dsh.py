@@ -6,7 +6,7 @@ import torch
 from sklearn.utils._param_validation import Interval
 
 from skhash.deep._base import BaseDeepHasher, fill_doc
-from skhash.deep.losses import DSHLoss
+from skhash.deep._criteria import DSHLoss
 
 __all__ = ["DSH"]
 

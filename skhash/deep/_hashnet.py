@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from skhash._validation import IntInterval
 from skhash.deep._base import BaseDeepHasher, fill_doc
 from skhash.deep._callbacks import BetaContinuation
-from skhash.deep.losses import HashNetLoss
+from skhash.deep._criteria import HashNetLoss
 
 __all__ = ["HashNet"]
 

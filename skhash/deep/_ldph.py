@@ -17,9 +17,9 @@ from skhash._kernels import bits as _bits
 from skhash._kernels.pca import principal_directions
 from skhash._validation import IntInterval, check_memory
 from skhash.deep._base import BaseDeepHasher
-from skhash.deep._dh import PenalizedNet, linear_layers
-from skhash.deep._modules import HashingNetwork
-from skhash.deep.losses import ldph_loss, orthogonality_penalty
+from skhash.deep._criteria import LDPHLoss
+from skhash.deep._dh import PenalizedNet
+from skhash.deep._modules import HashingNetwork, linear_layers
 
 __all__ = ["LDPH"]
 
@@ -71,56 +71,6 @@ def _toolbox_init_(module):
         nn.init.uniform_(m.weight, -r, r)
         if m.bias is not None:
             nn.init.uniform_(m.bias, -r, r)
-
-
-class LDPHLoss(nn.Module):
-    """Criterion of LDPH's two phases, for :class:`PenalizedNet`.
-
-    Pre-training (``y`` holds ``L`` columns, the reference codes): the
-    squared error ``1/2 ||h - u||^2`` averaged over samples, with L2 weight
-    decay ``beta/2 ||W||^2``. LDPH rounds (``y`` holds ``2 L + 1`` columns:
-    both targets and the Euclidean distance): :func:`ldph_loss`, with the
-    weight penalty :func:`orthogonality_penalty`.
-    """
-
-    def __init__(
-        self,
-        n_bits,
-        pseudo_label_weight=0.1,
-        distance_weight=0.5,
-        weight_penalty=1e-4,
-    ):
-        super().__init__()
-        self.n_bits = n_bits
-        self.pseudo_label_weight = pseudo_label_weight
-        self.distance_weight = distance_weight
-        self.weight_penalty = weight_penalty
-        self.slope = 0.0
-        self.intercept = 0.0
-        self.orthogonality = False
-
-    def forward(self, relaxed, y):
-        L = self.n_bits
-        y = y.to(relaxed.dtype)
-        if relaxed.shape[1] == L:
-            return 0.5 * ((relaxed - y) ** 2).sum(dim=1).mean()
-        return ldph_loss(
-            relaxed[:, :L],
-            relaxed[:, L:],
-            y[:, :L],
-            y[:, L : 2 * L],
-            y[:, 2 * L],
-            slope=self.slope,
-            intercept=self.intercept,
-            pseudo_label_weight=self.pseudo_label_weight,
-            distance_weight=self.distance_weight,
-        )
-
-    def penalty(self, module):
-        weights = [m.weight for m in linear_layers(module)]
-        if self.orthogonality:
-            return orthogonality_penalty(weights, self.weight_penalty)
-        return 0.5 * self.weight_penalty * sum((W * W).sum() for W in weights)
 
 
 class _BatchDataset(torch.utils.data.Dataset):

@@ -18,6 +18,11 @@ from torch import nn
 __all__ = ["MLP", "DSHConvNet", "HashHead", "DivideEncodeHead", "HashingNetwork"]
 
 
+def linear_layers(module):
+    """The ``nn.Linear`` layers of a module, in order."""
+    return [m for m in module.modules() if isinstance(m, nn.Linear)]
+
+
 def _caffe_xavier_(module):
     # Caffe's "xavier" filler: U(-a, a) with a = sqrt(3 / fan_in), bias 0.
     for m in module.modules():

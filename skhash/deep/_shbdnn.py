@@ -10,7 +10,7 @@ from skhash._kernels.hamming import hamming_codes
 from skhash._kernels.ranking import n_relevant, relevance
 from skhash._validation import IntInterval
 from skhash.deep._bdnn import _BaseBDNN, ranking_map
-from skhash.deep._bdnn_losses import shbdnn_loss
+from skhash.deep.losses import shbdnn_loss
 from skhash.linear._sdh import label_indicator
 
 
@@ -116,7 +116,7 @@ class SHBDNN(_BaseBDNN):
     -----
     The official demo feeds the features as given (no rescaling), and so does
     this estimator. ``similarity_weight`` follows the code, which weights the
-    similarity term; the paper's form could not be checked (methods.md 2.2).
+    similarity term (the paper may write it without this weight).
     The official demo validates on 100 images per class taken outside its
     training subset; here a random ``validation_fraction`` of ``X`` is held
     out.

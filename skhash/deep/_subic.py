@@ -10,7 +10,7 @@ from torch import nn
 
 from skhash.base import BaseHasher, QuantizerCodes
 from skhash.deep._base import BaseDeepHasher, fill_doc
-from skhash.deep.losses import subic_loss
+from skhash.deep._criteria import SuBiCLoss
 
 __all__ = ["SuBiC"]
 
@@ -43,30 +43,6 @@ class BlockSoftmaxHead(nn.Module):
     def relaxed(self, features):
         z = self.decision(features)
         return torch.cat([z, self.classifier(self.block_softmax(z))], dim=1)
-
-
-class SuBiCLoss(nn.Module):
-    """:func:`~skhash.deep.losses.subic_loss` as a skorch criterion."""
-
-    def __init__(
-        self, n_blocks, block_size, entropy_weight=1.0, batch_entropy_weight=1.0
-    ):
-        super().__init__()
-        self.n_blocks = n_blocks
-        self.block_size = block_size
-        self.entropy_weight = entropy_weight
-        self.batch_entropy_weight = batch_entropy_weight
-
-    def forward(self, output, y):
-        mk = self.n_blocks * self.block_size
-        return subic_loss(
-            output[:, :mk],
-            output[:, mk:],
-            y,
-            n_blocks=self.n_blocks,
-            entropy_weight=self.entropy_weight,
-            batch_entropy_weight=self.batch_entropy_weight,
-        )
 
 
 @fill_doc

@@ -7,7 +7,7 @@ from skhash._kernels.dcc import dcc
 from skhash._validation import IntInterval
 from skhash.datasets import euclidean_ground_truth
 from skhash.deep._bdnn import _BaseBDNN, hamming_map
-from skhash.deep._bdnn_losses import (
+from skhash.deep.losses import (
     balance_term,
     equality_term,
     independence_term,
@@ -138,7 +138,7 @@ class UHBDNN(_BaseBDNN):
     the rescaled data on ``B``) and L-BFGS runs on ``W1..W3, c1..c3``; this
     minimises the same J over (W, c) as the official code's joint L-BFGS.
     The official B-step restarts DCC from zeros; here it warm-starts from the
-    previous ``B`` (methods.md 1.3), so J never increases across an
+    previous ``B``, so J never increases across an
     alternation. ``balance_weight`` is the code's 5e-7; the paper's value
     (recalled as 1e-6) could not be checked. Codes are reproducible for a
     fixed ``random_state`` on CPU; on CUDA, best effort.

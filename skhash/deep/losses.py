@@ -1,40 +1,75 @@
 """Loss functions of the deep hashing papers, one function per paper.
 
-Every loss is a pure function of torch tensors that returns a scalar tensor.
+Every loss is a pure function of torch tensors that returns a scalar tensor,
+with the paper's equation, the map from paper symbols to arguments and the
+reduction in its docstring:
+
+==================================  ==========================================
+paper                               loss
+==================================  ==========================================
+DSH (Liu et al., CVPR 2016)         :func:`dsh_loss`
+DHN (Zhu et al., AAAI 2016)         :func:`dhn_loss`
+HashNet (Cao et al., ICCV 2017)     :func:`hashnet_loss`
+DNNH (Lai et al., CVPR 2015)        :func:`dnnh_loss`
+DQN (Cao et al., AAAI 2016)         :func:`dqn_loss`
+DH (Liong et al., CVPR 2015)        :func:`dh_loss`, :func:`dh_weight_penalty`
+LDPH (Wang et al., MM 2016)         :func:`ldph_pretraining_loss`,
+                                    :func:`ldph_loss`,
+                                    :func:`orthogonality_penalty`
+SuBiC (Jain et al., ICCV 2017)      :func:`subic_loss`
+UH-BDNN, SH-BDNN (Do et al., 2016)  :func:`uhbdnn_loss`, :func:`shbdnn_loss`
+==================================  ==========================================
+
 ``relaxed`` always names the real-valued network outputs before the sign
 (``(n, n_bits)``); ``similarity`` the pairwise labels, 1 = similar,
 0 = dissimilar (each docstring maps this to the paper's own coding). The
-``nn.Module`` wrappers (:class:`DSHLoss`, ...) serve skorch's ``criterion=``:
-they take ``(relaxed, y)`` for a mini-batch and build the in-batch similarity
-from the labels ``y`` with :func:`label_similarity`, so no dataset-wide
-pairwise matrix is ever formed.
+``nn.Module`` wrappers that serve skorch's ``criterion=`` live in
+``skhash.deep._criteria``; the public ones (:class:`DSHLoss`,
+:class:`DHNLoss`, :class:`HashNetLoss`, :class:`DNNHLoss`) are importable from
+here. They take ``(relaxed, y)`` for a mini-batch and build the in-batch
+similarity from the labels ``y`` with :func:`label_similarity`, so no
+dataset-wide pairwise matrix is ever formed.
 """
 
 import math
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from skhash.deep._bdnn_losses import shbdnn_loss, uhbdnn_loss  # noqa: F401
+#: The criterion wrappers importable from this module (defined in
+#: ``skhash.deep._criteria``, which imports the functions below).
+_CRITERIA = ("DHNLoss", "DNNHLoss", "DSHLoss", "HashNetLoss")
 
 __all__ = [
-    "DHNLoss",
-    "DNNHLoss",
-    "DSHLoss",
-    "HashNetLoss",
-    "dhn_loss",
-    "dnnh_loss",
-    "dsh_loss",
-    "hashnet_loss",
-    "label_similarity",
-    "label_cosine_similarity",
     "dh_loss",
     "dh_weight_penalty",
+    "dhn_loss",
+    "dnnh_loss",
+    "dqn_loss",
+    "dsh_loss",
+    "hashnet_loss",
+    "label_cosine_similarity",
+    "label_similarity",
     "ldph_loss",
+    "ldph_pretraining_loss",
     "orthogonality_penalty",
+    "shbdnn_loss",
     "subic_loss",
+    "uhbdnn_loss",
+    *_CRITERIA,
 ]
+
+
+def __getattr__(name):
+    if name in _CRITERIA:
+        from skhash.deep import _criteria
+
+        return getattr(_criteria, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_CRITERIA))
 
 
 # ----------------------------------------------------------------------------
@@ -426,100 +461,6 @@ def dnnh_loss(relaxed, similarity, *, margin=1.0):
 
 
 # ----------------------------------------------------------------------------
-# Criterion wrappers for skorch
-# ----------------------------------------------------------------------------
-class DSHLoss(nn.Module):
-    """:func:`dsh_loss` as a skorch criterion taking ``(relaxed, y)``.
-
-    Parameters
-    ----------
-    margin : float, default=None
-        See :func:`dsh_loss`.
-    quantization_weight : float, default=0.01
-        See :func:`dsh_loss`.
-    """
-
-    def __init__(self, margin=None, quantization_weight=0.01):
-        super().__init__()
-        self.margin = margin
-        self.quantization_weight = quantization_weight
-
-    def forward(self, relaxed, y):
-        return dsh_loss(
-            relaxed,
-            label_similarity(y),
-            margin=self.margin,
-            quantization_weight=self.quantization_weight,
-        )
-
-
-class DHNLoss(nn.Module):
-    """:func:`dhn_loss` as a skorch criterion taking ``(relaxed, y)``.
-
-    Parameters
-    ----------
-    quantization_weight : float, default=0.2
-        See :func:`dhn_loss`.
-    """
-
-    def __init__(self, quantization_weight=0.2):
-        super().__init__()
-        self.quantization_weight = quantization_weight
-
-    def forward(self, relaxed, y):
-        return dhn_loss(
-            relaxed,
-            label_similarity(y),
-            quantization_weight=self.quantization_weight,
-        )
-
-
-class HashNetLoss(nn.Module):
-    """:func:`hashnet_loss` as a skorch criterion taking ``(relaxed, y)``.
-
-    The mini-batch is split into two halves, and all pairs *between* them are
-    used: the two mini-batches per iteration of the authors' code.
-
-    Parameters
-    ----------
-    alpha : float, default=None
-        See :func:`hashnet_loss`.
-    """
-
-    def __init__(self, alpha=None):
-        super().__init__()
-        self.alpha = alpha
-
-    def forward(self, relaxed, y):
-        half = relaxed.shape[0] // 2
-        if half == 0:
-            return relaxed.sum() * 0.0
-        ha, hb = relaxed[:half], relaxed[half:]
-        ya, yb = y[:half], y[half:]
-        c = None if y.ndim == 1 else label_cosine_similarity(ya, yb)
-        return hashnet_loss(
-            ha, hb, label_similarity(ya, yb), alpha=self.alpha, continuous_similarity=c
-        )
-
-
-class DNNHLoss(nn.Module):
-    """:func:`dnnh_loss` as a skorch criterion taking ``(relaxed, y)``.
-
-    Parameters
-    ----------
-    margin : float, default=1.0
-        See :func:`dnnh_loss`.
-    """
-
-    def __init__(self, margin=1.0):
-        super().__init__()
-        self.margin = margin
-
-    def forward(self, relaxed, y):
-        return dnnh_loss(relaxed, label_similarity(y), margin=self.margin)
-
-
-# ----------------------------------------------------------------------------
 # DH (Liong et al.), LDPH (Wang et al.)
 # ----------------------------------------------------------------------------
 def dh_loss(
@@ -761,6 +702,36 @@ def ldph_loss(
     return per_pair.sum() / (2.0 * per_pair.shape[0])
 
 
+def ldph_pretraining_loss(relaxed, targets):
+    r"""LDPH's pre-training loss: regress the codes of a reference hasher.
+
+    .. math::
+
+        C_0 = \frac{1}{n} \sum_i \frac12 \|h_i - u_i\|^2
+
+    :math:`h_i` = ``relaxed[i]``, the sigmoid outputs of the network;
+    :math:`u_i` = ``targets[i]``, the 0/1 codes of the reference method (ITQ,
+    SpectralHashing, ...). Reduction: sum over bits, mean over samples. The
+    authors' code adds weight decay :math:`\frac{\beta}{2}\|W\|^2` to this
+    phase; the estimator adds it as a separate penalty.
+
+    References
+    ----------
+    M. Wang, W. Zhou, Q. Tian, Z. Zha, H. Li, "Linear Distance Preserving
+    Pseudo-Supervised and Unsupervised Hashing", ACM MM 2016.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhash.deep.losses import ldph_pretraining_loss
+    >>> h = torch.tensor([[0.5, 1.0], [0.0, 0.0]])
+    >>> u = torch.tensor([[1.0, 1.0], [0.0, 1.0]])
+    >>> float(ldph_pretraining_loss(h, u))  # (0.5 * 0.25 + 0.5 * 1) / 2
+    0.3125
+    """
+    return 0.5 * ((relaxed - targets) ** 2).sum(dim=1).mean()
+
+
 def orthogonality_penalty(weights, strength):
     r"""LDPH's weight penalty, whose gradient is :math:`\beta (W + (W W^T - I) W)`.
 
@@ -881,6 +852,9 @@ def subic_loss(
     )
 
 
+# ----------------------------------------------------------------------------
+# DQN (Cao et al.)
+# ----------------------------------------------------------------------------
 def dqn_loss(relaxed, similarity, reconstruction=None, *, quantization_weight=1e-4):
     r"""DQN's loss: pairwise cosine loss plus the product-quantization loss.
 
@@ -919,24 +893,255 @@ def dqn_loss(relaxed, similarity, reconstruction=None, *, quantization_weight=1e
     return loss
 
 
-class DQNLoss(nn.Module):
-    """:func:`dqn_loss` as a skorch criterion taking ``((relaxed, idx), y)``.
+# ----------------------------------------------------------------------------
+# UH-BDNN and SH-BDNN (Do, Doan and Cheung)
+# ----------------------------------------------------------------------------
+# Samples are rows here (the paper writes them as columns): ``H`` is the
+# ``(m, L)`` real output of the code layer (``relaxed``), ``B`` the ``(m, L)``
+# -1/+1 codes (``signs``), ``m`` the number of training samples and ``L`` the
+# code length. Each term is a pure function; the two paper objectives are
+# their weighted sums, differentiable with autograd (the multi-label
+# similarity term through its own backward pass).
+def reconstruction_term(X, signs, reconstruction_weight, reconstruction_bias):
+    """``1/(2m) ||X - B W4^T - c4||_F^2``: reconstruction of X from the codes.
 
-    ``targets`` (a ``(n_train, R)`` buffer, ``C h_i`` per training sample) and
-    ``quantization_weight`` (0 until the first codebook refresh) are set by
-    the :class:`DQN` refresh callback.
+    ``reconstruction_weight`` is ``W4``, ``(n_features, L)``;
+    ``reconstruction_bias`` is ``c4``, ``(n_features,)``.
+    """
+    R = X - signs @ reconstruction_weight.T - reconstruction_bias
+    return (R * R).sum() / (2 * X.shape[0])
+
+
+def weight_decay_term(weights):
+    """``1/2 sum_l ||W_l||_F^2`` over the weight matrices (biases excluded)."""
+    return sum((W * W).sum() for W in weights) / 2
+
+
+def equality_term(relaxed, signs):
+    """``1/(2m) ||H - B||_F^2``: the relaxed constraint H = B."""
+    D = relaxed - signs
+    return (D * D).sum() / (2 * relaxed.shape[0])
+
+
+def independence_term(relaxed):
+    """``1/2 ||(1/m) H^T H - I||_F^2``: decorrelated bits."""
+    m, L = relaxed.shape
+    C = relaxed.T @ relaxed / m - torch.eye(
+        L, dtype=relaxed.dtype, device=relaxed.device
+    )
+    return (C * C).sum() / 2
+
+
+def balance_term(relaxed):
+    """``1/(2m) ||H^T 1||^2``: each bit half on, half off."""
+    s = relaxed.sum(dim=0)
+    return (s * s).sum() / (2 * relaxed.shape[0])
+
+
+class _BlockSimilarity(torch.autograd.Function):
+    """``||(1/L) H H^T - S||_F^2`` for a multi-label S, in row blocks.
+
+    ``S_ij = +1`` when rows i and j share a label, else -1. Neither S nor
+    ``H H^T`` is ever held whole: forward and backward loop over row blocks of
+    ``block_size`` rows (memory ``O(block_size * m)``). Gradient:
+    ``(4/L) (A - S) H`` with ``A = (1/L) H H^T``.
     """
 
-    def __init__(self):
-        super().__init__()
-        self.quantization_weight = 0.0
-        self.targets = None
+    @staticmethod
+    def forward(ctx, H, Y, block_size):
+        ctx.save_for_backward(H, Y)
+        ctx.block_size = block_size
+        L = H.shape[1]
+        total = H.new_zeros(())
+        for start in range(0, H.shape[0], block_size):
+            D = _block_residual(H, Y, start, block_size, L)
+            total = total + (D * D).sum()
+        return total
 
-    def forward(self, output, y):
-        z, idx = output
-        rec = None
-        if self.targets is not None and self.quantization_weight:
-            rec = self.targets[idx.long().cpu()].to(z.device)
-        return dqn_loss(
-            z, label_similarity(y), rec, quantization_weight=self.quantization_weight
+    @staticmethod
+    def backward(ctx, grad_out):
+        H, Y = ctx.saved_tensors
+        L = H.shape[1]
+        grad = torch.empty_like(H)
+        for start in range(0, H.shape[0], ctx.block_size):
+            D = _block_residual(H, Y, start, ctx.block_size, L)
+            grad[start : start + ctx.block_size] = (4.0 / L) * (D @ H)
+        return grad * grad_out, None, None
+
+
+def _block_residual(H, Y, start, block_size, L):
+    rows = slice(start, start + block_size)
+    A = H[rows] @ H.T / L
+    S = torch.where(Y[rows] @ Y.T > 0.5, 1.0, -1.0).to(H.dtype)
+    return A - S
+
+
+def similarity_term(relaxed, labels, *, block_size=None):
+    """``1/(2m) ||(1/L) H H^T - S||_F^2``: code inner products match labels.
+
+    ``S`` is the ``(m, m)`` pairwise label matrix, +1 for a similar pair and
+    -1 otherwise, and it is never formed:
+
+    * ``labels`` 1-D (integer class ids, single-label): ``S = 2 Y Y^T - 1 1^T``
+      with ``Y`` one-hot, so (exactly)
+      ``||A - S||^2 = ||H^T H||^2 / L^2 - (2/L)(2 ||Y^T H||^2 - ||H^T 1||^2)
+      + m^2``, in ``O(m L^2 + m L C)``; autograd gives the exact gradient.
+    * ``labels`` 2-D (0/1 multi-label indicator, similar = at least one shared
+      label): S is not low rank; the sum runs over row blocks of
+      ``block_size`` rows (default: about 4 M entries per block) in forward and
+      backward.
+
+    Compute it in float64: the single-label value is a difference of terms of
+    size ``m^2``.
+    """
+    m, L = relaxed.shape
+    if labels.ndim == 1:
+        n_classes = int(labels.max().item()) + 1 if m else 0
+        Y = torch.nn.functional.one_hot(labels.long(), n_classes).to(relaxed.dtype)
+        HtH = relaxed.T @ relaxed
+        YtH = Y.T @ relaxed
+        s = relaxed.sum(dim=0)
+        value = (
+            (HtH * HtH).sum() / L**2
+            - (2.0 / L) * (2.0 * (YtH * YtH).sum() - (s * s).sum())
+            + float(m) ** 2
         )
+    else:
+        if block_size is None:
+            block_size = max(1, (1 << 22) // max(m, 1))
+        value = _BlockSimilarity.apply(
+            relaxed, labels.to(relaxed.dtype), int(block_size)
+        )
+    return value / (2 * m)
+
+
+def uhbdnn_loss(
+    relaxed,
+    signs,
+    X,
+    reconstruction_weight,
+    reconstruction_bias,
+    weights,
+    *,
+    weight_decay=1e-5,
+    equality_weight=5e-2,
+    independence_weight=1e-2,
+    balance_weight=5e-7,
+):
+    """Relaxed UH-BDNN objective (unsupervised binary deep neural network).
+
+    .. math::
+
+        J = \\frac{1}{2m}\\|X - B W_4^T - 1 c_4^T\\|_F^2
+          + \\frac{\\lambda_1}{2}\\sum_{l=1}^{4}\\|W_l\\|_F^2
+          + \\frac{\\lambda_2}{2m}\\|H - B\\|_F^2
+          + \\frac{\\lambda_3}{2}\\left\\|\\frac{1}{m} H^T H - I\\right\\|_F^2
+          + \\frac{\\lambda_4}{2m}\\|H^T 1\\|^2
+
+    Paper symbols to arguments: ``H`` = ``relaxed`` (code-layer output,
+    ``(m, L)``), ``B`` = ``signs`` (``(m, L)``, -1/+1), ``X`` = ``X`` (the
+    ``[0, 1]``-rescaled inputs, ``(m, D)``), ``W_4, c_4`` =
+    ``reconstruction_weight`` (``(D, L)``), ``reconstruction_bias``
+    (``(D,)``), ``W_1..W_4`` = ``weights`` (every weight matrix, biases
+    excluded), ``lambda_1..lambda_4`` = ``weight_decay``, ``equality_weight``,
+    ``independence_weight``, ``balance_weight``.
+
+    Returns a scalar tensor (sums, each divided as written above).
+
+    Notes
+    -----
+    The reconstruction is computed from ``B``, not from ``H``: its gradient
+    reaches ``W_4, c_4`` only, and the encoder is driven by the other terms.
+    ``balance_weight`` defaults to the official code's 5e-7; the paper's value
+    (recalled as 1e-6) could not be checked.
+
+    References
+    ----------
+    T.-T. Do, A.-D. Doan, N.-M. Cheung, "Learning to Hash with Binary Deep
+    Neural Network", ECCV 2016.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhash.deep.losses import uhbdnn_loss
+    >>> g = torch.Generator().manual_seed(0)
+    >>> X = torch.rand(6, 5, generator=g, dtype=torch.float64)
+    >>> H = torch.randn(6, 2, generator=g, dtype=torch.float64)
+    >>> B = torch.where(H >= 0, 1.0, -1.0).double()
+    >>> W4, c4 = torch.zeros(5, 2, dtype=torch.float64), X.mean(0)
+    >>> J = uhbdnn_loss(H, B, X, W4, c4, [W4])
+    >>> J.shape, J.dtype
+    (torch.Size([]), torch.float64)
+    """
+    return (
+        reconstruction_term(X, signs, reconstruction_weight, reconstruction_bias)
+        + weight_decay * weight_decay_term(weights)
+        + equality_weight * equality_term(relaxed, signs)
+        + independence_weight * independence_term(relaxed)
+        + balance_weight * balance_term(relaxed)
+    )
+
+
+def shbdnn_loss(
+    relaxed,
+    signs,
+    labels,
+    weights,
+    *,
+    weight_decay=1e-5,
+    equality_weight=5e-2,
+    independence_weight=1e-2,
+    balance_weight=5e-7,
+    similarity_weight=1e-2,
+    block_size=None,
+):
+    """Relaxed SH-BDNN objective (supervised binary deep neural network).
+
+    .. math::
+
+        J = \\frac{\\lambda_1}{2}\\sum_{l=1}^{3}\\|W_l\\|_F^2
+          + \\frac{\\lambda_2}{2m}\\|H - B\\|_F^2
+          + \\frac{\\lambda_3}{2}\\left\\|\\frac{1}{m} H^T H - I\\right\\|_F^2
+          + \\frac{\\lambda_4}{2m}\\|H^T 1\\|^2
+          + \\frac{\\lambda_5}{2m}\\left\\|\\frac{1}{L} H H^T - S\\right\\|_F^2
+
+    Paper symbols to arguments: ``H`` = ``relaxed`` (``(m, L)``), ``B`` =
+    ``signs`` (-1/+1), ``S`` = the pairwise label matrix (+1 similar, -1
+    dissimilar) given implicitly by ``labels`` (1-D class ids or a 2-D 0/1
+    indicator; see :func:`similarity_term`, which never forms S),
+    ``W_1..W_3`` = ``weights``, ``lambda_1..lambda_5`` = ``weight_decay``,
+    ``equality_weight``, ``independence_weight``, ``balance_weight``,
+    ``similarity_weight``.
+
+    Returns a scalar tensor.
+
+    Notes
+    -----
+    ``similarity_weight`` (lambda_5) follows the official code, which weights
+    the similarity term; whether the paper writes that factor could not be
+    checked.
+
+    References
+    ----------
+    T.-T. Do, A.-D. Doan, N.-M. Cheung, "Learning to Hash with Binary Deep
+    Neural Network", ECCV 2016.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhash.deep.losses import shbdnn_loss
+    >>> H = torch.tensor([[1.0, 1.0], [1.0, 1.0], [-1.0, -1.0]], dtype=torch.float64)
+    >>> labels = torch.tensor([0, 0, 1])
+    >>> J = shbdnn_loss(H, H.sign(), labels, [], weight_decay=0.0,
+    ...                 equality_weight=0.0, independence_weight=0.0,
+    ...                 balance_weight=0.0, similarity_weight=1.0)
+    >>> float(J)  # (1/L) H H^T equals S exactly
+    0.0
+    """
+    return (
+        weight_decay * weight_decay_term(weights)
+        + equality_weight * equality_term(relaxed, signs)
+        + independence_weight * independence_term(relaxed)
+        + balance_weight * balance_term(relaxed)
+        + similarity_weight * similarity_term(relaxed, labels, block_size=block_size)
+    )

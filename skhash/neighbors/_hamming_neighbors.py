@@ -493,7 +493,8 @@ class HammingNeighbors(DocLinkMixin, BaseEstimator):
         Relevant database items share the query's label (multi-label: at least
         one label). Full ranking by (distance, index), AP normalised by the
         number of relevant items in the database, queries with no relevant item
-        count as 0 (methods.md section 10.3, variant 1). Use
+        count as 0 (``protocol="full"`` of
+        :func:`skhash.metrics.mean_average_precision`). Use
         :func:`skhash.metrics.make_map_scorer` for other variants.
 
         Parameters

@@ -29,12 +29,11 @@ substring distances, with no visited array; a bounded heap keeps the top
 distance; the probes are generated a few ahead of the verification (across
 step boundaries), their bucket bounds loaded and first cache lines
 prefetched, so memory latency overlaps with the popcounts of earlier
-buckets (0.93x the time of the earlier batched touch pass, itself 0.81-0.83x
-probing one bucket after the other); the whole per-query loop is one
+buckets; the whole per-query loop is one
 compiled function, parallel over queries; a query whose work passes a
 budget is answered by the scan. By default the bits are first assigned to
 substrings so that their keys collide least (``reorder_bits``, a greedy form
-of the paper's substring optimisation; 0.95x the time), which is exact.
+of the paper's substring optimisation), which is exact.
 
 The kernels are compiled with numba when it is installed (the ``fast``
 extra) and otherwise run as plain Python, correct but slow.
@@ -483,10 +482,9 @@ def _knn_one(
     bits on every substring ``j``), whatever the order of the levels. So the
     next level is the cheapest one, by the tabulated count of entries and
     probes it reads (``costs``); on 1,000,000 64-bit ITQ codes (m = 5) this
-    read 15% fewer entries than Norouzi et al.'s round-robin order and took
-    0.95x the time. The search stops as soon as ``k`` verified codes lie
-    within the guaranteed radius. A code found through table ``t`` was
-    already found iff some other
+    reads 15% fewer entries than Norouzi et al.'s round-robin order. The
+    search stops as soon as ``k`` verified codes lie within the guaranteed
+    radius. A code found through table ``t`` was already found iff some other
     substring ``j`` is within ``done[j]`` bits: this test on the code itself
     (cached next to its id) replaces a visited array. Codes that cannot
     enter the current top ``k`` are rejected before it. When the work
@@ -790,9 +788,8 @@ class MIHSearcher:
         cutting the codes into consecutive runs; database and queries are
         permuted alike, so results are unchanged. On 1,000,000 64-bit ITQ
         codes of augmented MNIST (k = 10) it reads 11-14% fewer bucket
-        entries and took 0.95x the time at the default m = 5 (paired medians
-        of 31 and 41 interleaved runs; 0.93x at m = 4), for about 0.2 s more
-        build; see ``doc/benchmarks_search.rst``.
+        entries and is about 5% faster, for about 0.2 s more build; see
+        ``doc/benchmarks_search.rst``.
     """
 
     #: Valid ``algorithm_params`` (checked by HammingNeighbors before building).

@@ -9,13 +9,12 @@ from skhash.neighbors._jit import HAVE_NUMBA, numba_threads
 from skhash.neighbors._merge import merge_radius, merge_topk
 
 #: Use counting selection instead of the heap when ``k * COUNT_RATIO >= n_db``
-#: (perf.md: counting wins at k=1000 for 100k codes, the heap at 1M codes).
+#: (counting is faster at k = 1000 on 100k codes, the heap on 1M codes).
 COUNT_RATIO = 200
 
 #: Otherwise the running counting selection (``knn_select``) for ``k`` at least
-#: this, the heap (``knn_heap``) below. With its hit bitmasks, select took (1M
-#: random codes, 1 thread, load 14, interleaved medians of 3) 1.03x the heap's
-#: time at k = 10, 0.91x at k = 30 and 0.68x / 0.85x at k = 100 (64 / 128 bits).
+#: this, the heap (``knn_heap``) below: on 1M random codes the two are even at
+#: k = 10 and select is faster from k = 30 (``doc/benchmarks_search.rst``).
 SELECT_MIN_K = 32
 
 

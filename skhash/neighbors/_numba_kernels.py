@@ -6,7 +6,7 @@ contiguous database codes and LLVM vectorises the xor + popcount (AVX-512
 ``VPOPCNTQ`` where the CPU has it). Queries are ``(n_q, n_words)`` ``uint64``.
 Results are ordered by (distance, database index), the brute-force tie rule.
 
-The design follows the measurements in the project's ``perf.md`` notes:
+The kernels, and when each is used (timings in ``doc/benchmarks_search.rst``):
 
 * ``knn_heap``: blocks of 32 queries x 512 codes; the distances of a block are
   computed with vectorised popcounts, then a vectorised count of ``d < tau``
@@ -406,8 +406,7 @@ def knn_select(q_words, db_t, k, offset, out_d, out_i):
     At k = 1000 on 1M random codes more than half of the 512-code blocks
     hold a hit, so a block with hits is not scanned element by element but
     through ``_select_block``'s byte flags, and left once its hits are used
-    up. Both changes together: 0.78-0.85x the time of the previous kernel
-    at k = 1000 (1M random codes, 64 and 128 bits, 2 threads).
+    up.
     """
     n_q = q_words.shape[0]
     n_db = db_t.shape[1]

@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 
 from skhash import HammingNeighbors  # noqa: E402
-from skhash.deep import _bdnn_losses as L  # noqa: E402
+from skhash.deep import losses as L  # noqa: E402
 from skhash.deep._bdnn import (  # noqa: E402
     _Encoder,
     default_hidden_sizes,

@@ -1,10 +1,9 @@
 """Tests of DQN: its loss, the alternating schedule, the quantizer API.
 
 The default run keeps the loss equation, the estimator/quantizer API, the
-schedule, determinism, pickling, search, errors, parameter validation and a
-core subset of scikit-learn's common checks (``ESSENTIAL_CHECKS``); the full
-``parametrize_with_checks`` list, the checks rerun on the pinned subclass and
-the autograd gradcheck are marked ``slow`` (``pytest -m slow``).
+schedule, determinism, pickling, search and errors; the autograd gradcheck is
+marked ``slow`` (``pytest -m slow``). scikit-learn's common checks on DQN run
+in ``tests/test_common.py``.
 """
 
 import pickle
@@ -16,11 +15,6 @@ pytest.importorskip("torch")
 pytest.importorskip("skorch")
 
 import torch  # noqa: E402
-from sklearn.utils import estimator_checks as ec  # noqa: E402
-from sklearn.utils.estimator_checks import (  # noqa: E402
-    check_param_validation,
-    parametrize_with_checks,
-)
 
 from skhash.base import QuantizerCodes  # noqa: E402
 from skhash.deep import DQN  # noqa: E402
@@ -160,75 +154,6 @@ def test_errors(data):
         DQN(**{**TINY, "n_bits": 6, "n_clusters": 16}).fit(X, y)
     with pytest.raises(ValueError, match="bottleneck"):
         DQN(**{**TINY, "n_bits": 10}).fit(X, y)
-
-
-# ---------------------------------------------------------- common checks
-_REASON = "sets n_clusters=1 (a clusterer shortcut); rerun on a pinned subclass"
-N_CLUSTERS_CHECKS = {
-    "check_dont_overwrite_parameters": ec.check_dont_overwrite_parameters,
-    "check_fit2d_predict1d": ec.check_fit2d_predict1d,
-    "check_methods_subset_invariance": ec.check_methods_subset_invariance,
-    "check_methods_sample_order_invariance": ec.check_methods_sample_order_invariance,
-    "check_fit2d_1sample": ec.check_fit2d_1sample,
-    "check_fit2d_1feature": ec.check_fit2d_1feature,
-}
-CHECK_PARAMS = {**TINY, "max_epochs": 1}
-
-
-# Run by default: fit/transform contract, pickling, dtypes, idempotence,
-# n_features_in_, clone/parameter handling. The rest are slow-marked below.
-ESSENTIAL_CHECKS = [
-    ec.check_transformer_general,
-    ec.check_estimators_pickle,
-    ec.check_estimators_dtypes,
-    ec.check_fit_idempotent,
-    ec.check_n_features_in_after_fitting,
-    ec.check_estimators_overwrite_params,
-    ec.check_get_params_invariance,
-    ec.check_estimators_nan_inf,
-    ec.check_requires_y_none,
-]
-
-
-@pytest.mark.parametrize("check", ESSENTIAL_CHECKS, ids=lambda c: c.__name__)
-def test_essential_checks_dqn(check):
-    check("DQN", DQN(**CHECK_PARAMS))
-
-
-@pytest.mark.slow
-@parametrize_with_checks(
-    [DQN(**CHECK_PARAMS)],
-    # (sample-order invariance sets n_clusters=2, which is valid here)
-    expected_failed_checks=lambda e: {
-        k: _REASON
-        for k in N_CLUSTERS_CHECKS
-        if k != "check_methods_sample_order_invariance"
-    },
-)
-def test_sklearn_compatible_dqn(estimator, check):
-    check(estimator)
-
-
-class _PinnedDQN(DQN):
-    @property
-    def n_clusters(self):
-        return self._n_clusters
-
-    @n_clusters.setter
-    def n_clusters(self, value):
-        if not hasattr(self, "_n_clusters") or value in (4, 8, 16, 256):
-            self._n_clusters = value
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(N_CLUSTERS_CHECKS))
-def test_checks_that_set_n_clusters_dqn(name):
-    est = _PinnedDQN(**CHECK_PARAMS)
-    N_CLUSTERS_CHECKS[name]("DQN", est)
-
-
-def test_param_validation_dqn():
-    check_param_validation("DQN", DQN(**CHECK_PARAMS))
 
 
 def test_validation_split_learns_codebooks_on_the_training_rows(data):

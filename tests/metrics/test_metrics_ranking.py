@@ -33,7 +33,7 @@ def is_relevant(yq, ydb_item):
 
 
 def naive_ap(yq, ydb, order, K, normalize, interpolation, zero_relevant):
-    """AP of one query from the definition (methods.md 10.3), plain loops."""
+    """AP of one query from the definition (non-interpolated AP), plain loops."""
     R = sum(is_relevant(yq, ydb[i]) for i in range(len(ydb)))
     total, j = 0.0, 0
     for r in range(K):

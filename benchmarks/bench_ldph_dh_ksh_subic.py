@@ -1,4 +1,4 @@
-"""Issue 8's verification tables: LDPH vs its reference, DH vs ITQ, KSH and CCA-ITQ.
+"""LDPH against its reference, DH against ITQ, KSH, CCA-ITQ and SuBiC: mAP tables.
 
 Protocol (as ``bench_linear_map.py``): the 10,000 test images of MNIST and
 Fashion-MNIST, pixels scaled to [0, 1]; 1,000 queries (100 per class, seed 0),
@@ -27,7 +27,7 @@ Rankings are by Hamming distance, ties by database index; full-ranking mAP.
   official training subset (MNIST / Fashion-MNIST: 60,000 images) instead of
   the 9,000-image database, e.g. LDPH's demo size ``--n-train 20000``.
 
-Run: ``python benchmarks/bench_issue8.py [--parts ldph dh supervised subic]
+Run: ``python benchmarks/bench_ldph_dh_ksh_subic.py [--parts ldph dh supervised subic]
 [--datasets mnist fashion cifar10-gist] [--n-train 2000] [--data-home DIR]``
 """
 
