@@ -543,7 +543,10 @@ def _split_task(name, X, y, split, args, protocol):
 
 
 def _protocol_dataset(protocol):
-    """The dataset a named protocol belongs to ("bdnn-mnist" -> "mnist")."""
+    """The dataset a named protocol belongs to ("mnist-bdnn" -> "mnist").
+
+    The former names "bdnn-<dataset>" are understood too.
+    """
     name = protocol.removeprefix("bdnn-")
     head, _, tail = name.rpartition("-")
     return head if tail in ("dnnh", "dsh", "bdnn") else name

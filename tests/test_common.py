@@ -83,3 +83,47 @@ TRANSFORMER_CHECKS = [
 def test_transformer_output_checks(estimator, check):
     pytest.importorskip("pandas")
     check(type(estimator).__name__, estimator)
+
+
+def _public_estimators():
+    import inspect
+
+    import skhash
+    import skhash.quantization
+
+    modules = [skhash, skhash.quantization]
+    try:
+        import skhash.deep
+
+        modules.append(skhash.deep)
+    except ImportError:  # the deep extra is not installed
+        pass
+    found = {}
+    for module in modules:
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if (
+                inspect.isclass(obj)
+                and hasattr(obj, "get_params")
+                and not name.startswith("Base")
+            ):
+                found[name] = obj
+    return found
+
+
+# Parameters that make an estimator iterative (a loop the user may watch).
+_ITERATION_PARAMS = {"max_iter", "max_epochs", "n_rounds", "kmeans_iter"}
+
+
+def test_every_iterative_estimator_has_verbose():
+    import inspect
+
+    estimators = _public_estimators()
+    assert {"ITQ", "CCAITQ", "PQ", "SDH"} <= set(estimators)
+    missing = [
+        name
+        for name, cls in estimators.items()
+        if _ITERATION_PARAMS & set(inspect.signature(cls).parameters)
+        and "verbose" not in inspect.signature(cls).parameters
+    ]
+    assert missing == []
