@@ -7,6 +7,7 @@ range of the networks, and non-finite fitted values or outputs.
 """
 
 import os
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,6 +25,7 @@ __all__ = [
     "check_memory",
     "check_n_neighbors",
     "format_bytes",
+    "renamed_param",
 ]
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -96,6 +98,31 @@ def check_n_neighbors(k, name="n_neighbors"):
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, Integral) or k < 1:
         raise ValueError(f"{name} must be a positive integer, got {k!r}.")
     return int(k)
+
+
+def renamed_param(estimator, old, new, default, *, since="0.1", removal="0.3"):
+    """The value of a renamed parameter, warning when the old name is used.
+
+    scikit-learn's pattern: the old parameter stays in ``__init__`` with the
+    default ``"deprecated"`` for two releases; setting it gives a
+    ``FutureWarning`` and its value is used. Setting both names (the new one
+    away from its default ``default``) is an error.
+    """
+    value_old, value_new = getattr(estimator, old), getattr(estimator, new)
+    if isinstance(value_old, str) and value_old == "deprecated":
+        return value_new
+    if value_new != default:
+        raise ValueError(
+            f"{type(estimator).__name__}: both `{old}` and `{new}` are set; `{old}` "
+            f"was renamed `{new}`, set only `{new}`."
+        )
+    warnings.warn(
+        f"{type(estimator).__name__}: `{old}` was renamed `{new}` in {since} and "
+        f"will be removed in {removal}; use `{new}`.",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return value_old
 
 
 def format_bytes(n_bytes):

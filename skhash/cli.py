@@ -9,8 +9,12 @@ Subcommands:
   as CSV and JSON, with plots when matplotlib is installed.
   ``skhash bench --reproduce`` runs every script of ``benchmarks/``.
 * ``skhash fit`` / ``encode`` / ``search``: fit a hashing pipeline on a
-  ``.npy`` / ``.fvecs`` / ``.bvecs`` file and save it with joblib, encode a file
-  to packed codes, search a code file and write the neighbours.
+  ``.npy`` / ``.fvecs`` / ``.bvecs`` file (or a folder of images) and save it
+  with joblib, encode a file to packed codes, search a code file and write the
+  neighbours. With a quantizer (``--method PQ`` / ``OPQ``) the pipeline ends
+  in a ``QuantizedNeighbors``, ``encode`` writes one uint8 codeword index per
+  subspace, and ``search`` takes the raw query features (not codes) and ranks
+  by asymmetric distance.
 
 Every file is written atomically (to a temporary file in the same folder, then
 renamed), so a failed command leaves no half-written output behind. User
@@ -501,7 +505,10 @@ def _split_task(name, X, y, split, args, protocol):
 
 
 def _protocol_dataset(protocol):
-    """The dataset a named protocol belongs to ("bdnn-mnist" -> "mnist")."""
+    """The dataset a named protocol belongs to ("mnist-bdnn" -> "mnist").
+
+    The former names "bdnn-<dataset>" are understood too.
+    """
     name = protocol.removeprefix("bdnn-")
     head, _, tail = name.rpartition("-")
     return head if tail in ("dnnh", "dsh", "bdnn") else name
@@ -1016,7 +1023,25 @@ def _save_fig(fig, path):
     return _atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
 
 
+def _check_output_dir(path, what):
+    """Fail before any work when an output folder cannot be made or written."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise CommandError(f"{what} {str(path)!r} is a file, not a folder.")
+    existing = path.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise CommandError(
+            f"{what} {str(path)!r}: {str(existing)!r} is a file, not a folder."
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CommandError(f"{what} {str(path)!r}: {str(existing)!r} is not writable.")
+    return path
+
+
 def _bench(args):
+    out = _check_output_dir(args.output_dir, "-o/--output-dir")
     if args.reproduce:
         return _reproduce(args)
     import numpy as np
@@ -1025,9 +1050,6 @@ def _bench(args):
         raise CommandError("--n-queries-per-class must be >= 1.")
     if any(b < 1 for b in args.n_bits):
         raise CommandError(f"--n-bits must be >= 1; got {args.n_bits}.")
-    out = Path(args.output_dir)
-    if out.exists() and not out.is_dir():
-        raise CommandError(f"--output-dir {str(out)!r} is a file, not a folder.")
     methods = _resolve_methods(args.methods)
     t_start = time.perf_counter()
     _log(args, f"skhash bench: loading {args.dataset} ...")
@@ -1172,11 +1194,6 @@ def _fit(args):
     out = _check_output_path(args.output, _MODEL_SUFFIXES, "--output")
     methods = _resolve_methods([args.method])
     name, (cls, kind) = next(iter(methods.items()))
-    if kind != "hasher":
-        raise CommandError(
-            f"--method {name} is a quantizer; `skhash fit` builds binary-code "
-            "pipelines (hashers). Use skhash.QuantizedNeighbors from Python."
-        )
     if args.n_bits < 1:
         raise CommandError(f"--n-bits must be >= 1; got {args.n_bits}.")
     images = Path(args.data).is_dir()
@@ -1221,33 +1238,80 @@ def _fit(args):
                 f"training data {X.shape[1]}."
             )
     steps = [("scale", StandardScaler())] if args.scale else []
-    pipe = Pipeline([*steps, ("hash", est), ("search", HammingNeighbors())])
     _log(
         args, f"skhash fit: {name}({args.n_bits} bits) on {X.shape[0]:,} x {X.shape[1]}"
     )
-    t0 = time.perf_counter()
-    pipe[:-1].fit(X, y if _requires_y(est) else None)
-    _log(
-        args,
-        f"  fitted in {time.perf_counter() - t0:.2f} s; indexing {len(X_db):,} items",
-    )
-    codes = pipe[:-1].transform(X_db)
+    y_fit = y if _requires_y(est) else None
     db_y = y if (y is not None and not args.database) else None
-    pipe[-1].fit(codes, db_y)
+    t0 = time.perf_counter()
+    if kind == "quantizer":
+        pipe = _fit_quantizer(est, steps, X, y_fit, X_db, db_y, args, t0)
+        codes = pipe[-1].codes_
+    else:
+        pipe = Pipeline([*steps, ("hash", est), ("search", HammingNeighbors())])
+        pipe[:-1].fit(X, y_fit)
+        _log(
+            args,
+            f"  fitted in {time.perf_counter() - t0:.2f} s; indexing "
+            f"{len(X_db):,} items",
+        )
+        codes = pipe[:-1].transform(X_db)
+        pipe[-1].fit(codes, db_y)
     if features is not None:
         # Images in: the saved pipeline starts from the fitted feature step, so
         # `skhash encode` takes image folders too.
         pipe = Pipeline([("features", features), *pipe.steps])
     _atomic_write(out, lambda f: joblib.dump(pipe, f))
     print(
-        f"wrote {out}: {name}, {args.n_bits} bits ({codes.shape[1]} bytes a code), "
-        f"{codes.shape[0]:,} database codes"
+        f"wrote {out}: {name}, {args.n_bits} bits ({codes.shape[1]} "
+        + ("codeword indices" if kind == "quantizer" else "bytes")
+        + f" a code), {codes.shape[0]:,} database codes"
     )
     if db_paths is not None:
         listing = out.with_suffix(".files.txt")
         _write_text(listing, "".join(f"{p}\n" for p in db_paths))
         print(f"wrote {listing}: the database images, one per line (index order)")
     return 0
+
+
+def _fit_quantizer(est, steps, X, y, X_db, db_y, args, t0):
+    """[StandardScaler ->] QuantizedNeighbors(quantizer), fitted and indexed.
+
+    Without --database the quantizer is fitted on the training data by
+    ``QuantizedNeighbors.fit`` (a plain pipeline that refits as usual); with
+    one, it is fitted on the training data first and passed frozen, so that
+    ``QuantizedNeighbors`` only encodes the database.
+    """
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.pipeline import Pipeline
+
+    from skhash.quantization import QuantizedNeighbors
+
+    pre = Pipeline(steps) if steps else None
+    Z = pre.fit_transform(X) if pre is not None else X
+    if X_db is X:
+        search = QuantizedNeighbors(est).fit(Z, y if y is not None else db_y)
+    else:
+        est.fit(Z, y)
+        _log(
+            args,
+            f"  fitted in {time.perf_counter() - t0:.2f} s; indexing "
+            f"{len(X_db):,} items",
+        )
+        Z_db = pre.transform(X_db) if pre is not None else X_db
+        search = QuantizedNeighbors(FrozenEstimator(est)).fit(Z_db, db_y)
+    return Pipeline([*steps, ("search", search)])
+
+
+def _is_quantizer_index(model):
+    """Whether ``model`` is a pipeline ending with a QuantizedNeighbors."""
+    from sklearn.pipeline import Pipeline
+
+    from skhash.quantization import QuantizedNeighbors
+
+    if isinstance(model, Pipeline):
+        model = model.steps[-1][1]
+    return isinstance(model, QuantizedNeighbors)
 
 
 def _make_features(args):
@@ -1289,6 +1353,12 @@ def _load_model(path):
 def _encoder_of(model, path):
     from sklearn.pipeline import Pipeline
 
+    if _is_quantizer_index(model):
+        # the codes of a quantizer: its codeword indices, after the same
+        # preprocessing as the database
+        steps = model.steps[:-1] if isinstance(model, Pipeline) else []
+        search = model.steps[-1][1] if isinstance(model, Pipeline) else model
+        return Pipeline([*steps, ("quantize", search.quantizer_)])
     if isinstance(model, Pipeline):
         last = model.steps[-1][1]
         return model[:-1] if hasattr(last, "kneighbors") else model
@@ -1335,8 +1405,9 @@ def _encode(args):
         _write_npy(out, codes)
         listing = out.with_suffix(".files.txt")
         _write_text(listing, "".join(f"{p}\n" for p in paths))
+        unit = "codeword indices" if _is_quantizer_index(model) else "bytes"
         print(
-            f"wrote {out}: {codes.shape[0]:,} codes of {codes.shape[1]} bytes "
+            f"wrote {out}: {codes.shape[0]:,} codes of {codes.shape[1]} {unit} "
             f"(uint8); {listing}: the images, one per line"
         )
         return 0
@@ -1360,7 +1431,8 @@ def _encode(args):
         _log(args, f"  encoded {rows.stop:,} / {len(X):,}")
     codes = np.ascontiguousarray(np.vstack(parts), dtype=np.uint8)
     _write_npy(out, codes)
-    print(f"wrote {out}: {codes.shape[0]:,} codes of {codes.shape[1]} bytes (uint8)")
+    unit = "codeword indices" if _is_quantizer_index(model) else "bytes"
+    print(f"wrote {out}: {codes.shape[0]:,} codes of {codes.shape[1]} {unit} (uint8)")
     return 0
 
 
@@ -1377,7 +1449,10 @@ def _search(args):
         )
     index_path = Path(args.index)
     if index_path.suffix.lower() in _MODEL_SUFFIXES:
-        nn = _searcher_of(_load_model(index_path), index_path)
+        model = _load_model(index_path)
+        if _is_quantizer_index(model):
+            return _search_quantized(model, args, out)
+        nn = _searcher_of(model, index_path)
     else:
         db = _read_matrix(index_path, "database codes", kind="codes")
         nn = HammingNeighbors().fit(db)
@@ -1423,6 +1498,14 @@ def _search(args):
             f"--n-neighbors {k} exceeds the {nn.n_samples_fit_} codes of the index."
         )
     dist, ind = nn.kneighbors(q, n_neighbors=k)
+    _write_kneighbors(out, dist, ind)
+    print(f"wrote {out}: {k} neighbours of each of {len(q):,} queries")
+    return 0
+
+
+def _write_kneighbors(out, dist, ind):
+    import numpy as np
+
     if out.suffix == ".npz":
         _atomic_write(out, lambda f: np.savez(f, distances=dist, indices=ind))
     elif out.suffix == ".npy":
@@ -1430,11 +1513,68 @@ def _search(args):
     elif out.suffix == ".ivecs":
         _write_ivecs(out, ind)
     else:
-        n = len(q)
+        n, k = ind.shape
         rows = np.repeat(np.arange(n), k)
         ranks = np.tile(np.arange(k), n)
         _write_text(out, _neighbors_csv(rows, ranks, ind.ravel(), dist.ravel()))
-    print(f"wrote {out}: {k} neighbours of each of {len(q):,} queries")
+
+
+def _search_quantized(model, args, out):
+    """``skhash search`` with a quantizer model: raw queries, ADC ranking."""
+    import numpy as np
+    from sklearn.pipeline import Pipeline
+
+    if args.radius is not None:
+        raise CommandError(
+            "--radius is a Hamming radius; a quantizer model ranks by asymmetric "
+            "distance: use -k/--n-neighbors."
+        )
+    if isinstance(model, Pipeline):
+        search = model.steps[-1][1]
+        pre = model[:-1] if len(model) > 1 else None
+    else:
+        search, pre = model, None
+    name = type(getattr(search.quantizer_, "estimator", search.quantizer_)).__name__
+    features = _features_step(model)
+    if Path(args.queries).is_dir():
+        if features is None:
+            raise CommandError(
+                f"{args.queries!r} is a folder, but the model was fitted on "
+                "feature vectors; pass a query feature file."
+            )
+        Q, _ = _image_files(args.queries, "queries")
+    else:
+        if features is not None:
+            raise CommandError(
+                "the model computes image features: pass a folder of query "
+                f"images, not {args.queries!r}."
+            )
+        Q = _read_matrix(args.queries, "query features")
+        n_feat = (pre if pre is not None else search).n_features_in_
+        if Q.shape[1] != n_feat:
+            hint = ""
+            if Q.dtype == np.uint8 and Q.shape[1] == search.codes_.shape[1]:
+                hint = " (it looks like codes written by `skhash encode`)"
+            raise CommandError(
+                f"query file {args.queries!r} has {Q.shape[1]} columns{hint} but "
+                f"the model was fitted on {n_feat} features: a quantizer model "
+                f"({name}) ranks the database by asymmetric distance to the raw "
+                "query features, not to query codes."
+            )
+    k = args.n_neighbors
+    if k < 1:
+        raise CommandError("--n-neighbors must be >= 1.")
+    if k > search.n_samples_fit_:
+        raise CommandError(
+            f"--n-neighbors {k} exceeds the {search.n_samples_fit_} codes of the index."
+        )
+    Z = pre.transform(Q) if pre is not None else Q
+    dist, ind = search.kneighbors(Z, n_neighbors=k)
+    _write_kneighbors(out, dist, ind)
+    print(
+        f"wrote {out}: {k} neighbours of each of {len(Q):,} queries "
+        f"({name}, asymmetric distance)"
+    )
     return 0
 
 
@@ -1457,19 +1597,49 @@ def _neighbors_csv(rows, ranks, indices, distances):
 # --------------------------------------------------------------------------
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Help text that ends with each option's default (none for flags)."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.nargs == 0:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _parser():
     parser = argparse.ArgumentParser(
-        prog="skhash", description="Learning to hash with a scikit-learn API."
+        prog="skhash",
+        description="Learning to hash with a scikit-learn API.",
+        formatter_class=_HelpFormatter,
     )
     sub = parser.add_subparsers(dest="command")
-    demo = sub.add_parser(
-        "demo", help="mAP of LSH/PCAH/ITQ/SpectralHashing on scikit-learn digits"
-    )
-    demo.add_argument("--n-bits", type=int, nargs="+", default=[16, 32, 64])
-    demo.add_argument("--n-queries", type=int, default=200)
-    demo.add_argument("--random-state", type=int, default=0)
 
-    bench = sub.add_parser(
+    def add(name, **kwargs):
+        return sub.add_parser(name, formatter_class=_HelpFormatter, **kwargs)
+
+    def add_quiet(command):
+        command.add_argument(
+            "-q", "--quiet", action="store_true", help="no progress output on stderr"
+        )
+
+    demo = add(
+        "demo",
+        help="mAP of LSH/PCAH/ITQ/SpectralHashing on scikit-learn digits",
+        description="Fit LSH, PCAH, ITQ and SpectralHashing on scikit-learn's "
+        "digits (standardised) and print the full-ranking mAP of a stratified "
+        "query set, label ground truth.",
+    )
+    demo.add_argument(
+        "--n-bits", type=int, nargs="+", default=[16, 32, 64], help="code lengths"
+    )
+    demo.add_argument(
+        "--n-queries", type=int, default=200, help="queries held out of digits"
+    )
+    demo.add_argument(
+        "--random-state", type=int, default=0, help="seed of the split and methods"
+    )
+
+    bench = add(
         "bench",
         help="methods x code lengths on a dataset: mAP, precision@r<=2, timings",
         description=(
@@ -1479,13 +1649,13 @@ def _parser():
             "(search timed after one untimed warm-up query, which compiles the "
             "numba kernels; its duration is printed once per kind). "
             "Writes results.csv, results.json and (with matplotlib) "
-            "map_vs_bits.png and pr_curve.png into --output-dir."
+            "map_vs_bits.png and pr_curve.png into the output folder (-o)."
         ),
     )
     bench.add_argument(
         "--dataset",
         default="digits",
-        help="digits (ships with scikit-learn; default), mnist, fashion-mnist, "
+        help="digits (ships with scikit-learn), mnist, fashion-mnist, "
         "cifar10-gist, or a PATH: a folder with *base.fvecs / *query.fvecs "
         "[/ *learn.fvecs / *groundtruth.ivecs], an .npz with X and y, or a "
         ".npy/.fvecs feature file",
@@ -1494,33 +1664,48 @@ def _parser():
         "--methods",
         nargs="+",
         default=None,
-        help="method names (default: LSH PCAH ITQ SpectralHashing CCAITQ "
-        "SDH PQ OPQ, those installed; 'all': every hasher and quantizer, deep "
-        "ones included)",
+        help="method names (default: " + " ".join(_DEFAULT_METHODS) + ", those "
+        "installed; 'all': every hasher and quantizer, deep ones included)",
     )
-    bench.add_argument("--n-bits", type=int, nargs="+", default=[16, 32, 64])
     bench.add_argument(
-        "--protocol", default=None, help="a named protocol of skhash.datasets.PROTOCOLS"
+        "--n-bits", type=int, nargs="+", default=[16, 32, 64], help="code lengths"
+    )
+    bench.add_argument(
+        "--protocol",
+        default=None,
+        help="a named protocol of skhash.datasets.PROTOCOLS (default: the "
+        "dataset's DNNH protocol: " + ", ".join(_DEFAULT_PROTOCOL.values()) + ")",
     )
     bench.add_argument(
         "--map-protocol",
         default="full",
         choices=["full", "sdh", "bdnn"],
-        help="mAP variant over the full ranking (default: full)",
+        help="mAP variant over the full ranking",
     )
-    bench.add_argument("--n-queries-per-class", type=int, default=20)
-    bench.add_argument("--n-train-per-class", type=int, default=None)
+    bench.add_argument(
+        "--n-queries-per-class",
+        type=int,
+        default=20,
+        help="queries per class of a labelled dataset without a named protocol",
+    )
+    bench.add_argument(
+        "--n-train-per-class",
+        type=int,
+        default=None,
+        help="training samples per class (default: the whole database trains)",
+    )
     bench.add_argument(
         "--n-queries",
         type=int,
         default=None,
-        help="queries of a PATH dataset without labels",
+        help="queries of a PATH dataset without labels (default: all the "
+        "query file, or a tenth of a plain feature file, at most 1000)",
     )
     bench.add_argument(
         "--n-true-neighbors",
         type=int,
         default=50,
-        help="K of the Euclidean ground truth (default 50)",
+        help="K of the Euclidean ground truth",
     )
     bench.add_argument(
         "--search-k",
@@ -1534,23 +1719,43 @@ def _parser():
         action="store_false",
         help="do not standardise the features",
     )
-    bench.add_argument("--data-home", default=None)
     bench.add_argument(
-        "--cache-dir", default=None, help="folder to cache computed features (GIST)"
+        "--data-home",
+        default=None,
+        help="folder of the datasets (default: $SKHASH_DATA)",
     )
-    bench.add_argument("--output-dir", default="skhash-bench")
+    bench.add_argument(
+        "--cache-dir",
+        default=None,
+        help="folder to cache computed features (GIST; default: no cache)",
+    )
+    bench.add_argument(
+        "-o",
+        "--output-dir",
+        default="skhash-bench",
+        help="folder of the results (created if missing)",
+    )
     plot = bench.add_mutually_exclusive_group()
     plot.add_argument(
         "--plot",
         dest="plot",
         action="store_true",
         default=None,
-        help="write the plots (error without matplotlib)",
+        help="write the plots (error without matplotlib; default: write them "
+        "when matplotlib is installed)",
     )
-    plot.add_argument("--no-plot", dest="plot", action="store_false")
-    bench.add_argument("--random-state", type=int, default=0)
+    plot.add_argument(
+        "--no-plot", dest="plot", action="store_false", help="write no plots"
+    )
     bench.add_argument(
-        "--chunk-elements", type=int, default=1 << 22, help=argparse.SUPPRESS
+        "--random-state", type=int, default=0, help="seed of the split and methods"
+    )
+    bench.add_argument(
+        "--chunk-elements",
+        type=int,
+        default=1 << 22,
+        help="distances held in memory at once while ranking (queries x "
+        "database items)",
     )
     bench.add_argument(
         "--reproduce",
@@ -1558,17 +1763,23 @@ def _parser():
         help="run every benchmark script of benchmarks/ "
         "(benchmarks/reproduce.py) instead",
     )
-    bench.add_argument("--benchmarks-dir", default=None, help=argparse.SUPPRESS)
-    bench.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    bench.add_argument(
+        "--benchmarks-dir",
+        default=None,
+        help="folder of the benchmark scripts for --reproduce (default: "
+        "benchmarks/ of the source checkout skhash is imported from)",
+    )
+    add_quiet(bench)
 
-    fit = sub.add_parser(
+    fit = add(
         "fit",
-        help="fit a hashing pipeline on a feature file or image folder and save it",
-        description="Fit [StandardScaler ->] hasher -> HammingNeighbors on a "
-        ".npy/.fvecs/.bvecs file, or on a folder of images (pretrained CNN "
-        "features first; one subfolder per class gives the labels); the "
-        "database (the training data, or --database) is encoded and indexed; "
-        "the pipeline is saved with joblib.",
+        help="fit a hashing or quantization pipeline on features or images, save it",
+        description="Fit [StandardScaler ->] hasher -> HammingNeighbors, or "
+        "[StandardScaler ->] QuantizedNeighbors(quantizer) for a quantizer "
+        "(PQ, OPQ), on a .npy/.fvecs/.bvecs file, or on a folder of images "
+        "(pretrained CNN features first; one subfolder per class gives the "
+        "labels); the database (the training data, or --database) is encoded "
+        "and indexed; the pipeline is saved with joblib.",
     )
     fit.add_argument(
         "data",
@@ -1576,23 +1787,36 @@ def _parser():
         "images (labels: the names of its subfolders)",
     )
     fit.add_argument("-o", "--output", required=True, help="model file (.joblib)")
-    fit.add_argument("--method", default="ITQ")
-    fit.add_argument("--n-bits", type=int, default=32)
+    fit.add_argument(
+        "--method",
+        default="ITQ",
+        help="a hasher (binary codes: ITQ, LSH, SDH, ...) or a quantizer (PQ, "
+        "OPQ: one uint8 codeword index per subspace, searched by asymmetric "
+        "distance); case-insensitive",
+    )
+    fit.add_argument(
+        "--n-bits",
+        type=int,
+        default=32,
+        help="code length; for a quantizer n_subspaces * log2(n_clusters)",
+    )
     fit.add_argument(
         "--param",
         action="append",
         metavar="NAME=VALUE",
-        help="extra hasher parameter (repeatable)",
+        help="extra parameter of the method, e.g. n_clusters=16 (repeatable; "
+        "default: none)",
     )
     fit.add_argument(
         "--labels",
         default=None,
-        help="labels of the training data (.npy/.txt/.csv), for supervised methods",
+        help="labels of the training data (.npy/.txt/.csv), for supervised methods "
+        "(default: none, or the subfolders of an image folder)",
     )
     fit.add_argument(
         "--database",
         default=None,
-        help="features to index (default: the training data)",
+        help="features (or image folder) to index (default: the training data)",
     )
     fit.add_argument(
         "--backbone",
@@ -1602,11 +1826,22 @@ def _parser():
     fit.add_argument(
         "--image-size", type=int, default=128, help="CNN input size for images"
     )
-    fit.add_argument("--no-scale", dest="scale", action="store_false")
-    fit.add_argument("--random-state", type=int, default=0)
-    fit.add_argument("-q", "--quiet", action="store_true")
+    fit.add_argument(
+        "--no-scale",
+        dest="scale",
+        action="store_false",
+        help="do not standardise the features",
+    )
+    fit.add_argument("--random-state", type=int, default=0, help="seed of the method")
+    add_quiet(fit)
 
-    enc = sub.add_parser("encode", help="encode a feature file to packed codes")
+    enc = add(
+        "encode",
+        help="encode features or images to codes",
+        description="Encode with a model written by `skhash fit`: packed binary "
+        "codes (ceil(n_bits / 8) bytes a row) for a hasher, one uint8 codeword "
+        "index per subspace for a quantizer (PQ, OPQ).",
+    )
     enc.add_argument("model", help="model file written by `skhash fit`")
     enc.add_argument(
         "data",
@@ -1614,15 +1849,32 @@ def _parser():
         "for a model fitted on images",
     )
     enc.add_argument("-o", "--output", required=True, help="codes file (.npy)")
-    enc.add_argument("--batch-size", type=int, default=65536)
-    enc.add_argument("-q", "--quiet", action="store_true")
+    enc.add_argument(
+        "--batch-size", type=int, default=65536, help="rows encoded at a time"
+    )
+    add_quiet(enc)
 
-    sea = sub.add_parser("search", help="search a code file, write the neighbours")
+    sea = add(
+        "search",
+        help="search an index, write the neighbours",
+        description="Hashing model or database code file: QUERIES are the "
+        "packed query codes written by `skhash encode`, ranked by Hamming "
+        "distance. Quantizer model (`skhash fit --method PQ`): QUERIES are the "
+        "raw query features (or a folder of images for a model fitted on "
+        "images), ranked by asymmetric distance (ADC: the query is not "
+        "quantized); distances are squared Euclidean distances to the "
+        "reconstructed database vectors, in the model's feature space.",
+    )
     sea.add_argument(
         "index",
         help="model file written by `skhash fit`, or a database code file (.npy)",
     )
-    sea.add_argument("queries", help="query codes (.npy from `skhash encode`)")
+    sea.add_argument(
+        "queries",
+        help="query codes (.npy from `skhash encode`) for a hashing index; "
+        "query features (.npy, .fvecs, .bvecs) or an image folder for a "
+        "quantizer model",
+    )
     sea.add_argument(
         "-o",
         "--output",
@@ -1630,14 +1882,17 @@ def _parser():
         help="neighbours: .npz (distances, indices), .npy or .ivecs "
         "(indices), .csv (query,rank,index,distance)",
     )
-    sea.add_argument("-k", "--n-neighbors", type=int, default=10)
+    sea.add_argument(
+        "-k", "--n-neighbors", type=int, default=10, help="neighbours per query"
+    )
     sea.add_argument(
         "--radius",
         type=int,
         default=None,
-        help="every neighbour within this Hamming radius instead",
+        help="every neighbour within this Hamming radius instead of the k "
+        "nearest (hashing indexes only; default: none, the k nearest)",
     )
-    sea.add_argument("-q", "--quiet", action="store_true")
+    add_quiet(sea)
     return parser
 
 

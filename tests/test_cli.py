@@ -693,3 +693,178 @@ def test_available_methods_lists_hashers_and_quantizers():
     assert "BaseHasher" not in methods and "HammingNeighbors" not in methods
     if "PQ" in methods:
         assert methods["PQ"][1] == "quantizer"
+
+
+# ---------------------------------------------------------------- help texts
+
+
+def _subparsers():
+    import argparse
+
+    from skhash.cli import _parser
+
+    parser = _parser()
+    action = next(
+        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    return action.choices
+
+
+def test_every_option_has_help_and_shows_its_default():
+    import argparse
+
+    commands = _subparsers()
+    assert set(commands) == {"demo", "bench", "fit", "encode", "search"}
+    for name, command in commands.items():
+        formatter = command._get_formatter()
+        for action in command._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            label = f"{name} {'/'.join(action.option_strings) or action.dest}"
+            assert action.help and action.help != argparse.SUPPRESS, label
+            if not action.option_strings or action.nargs == 0 or action.required:
+                continue  # arguments, flags and required options have no default
+            # the help text as --help prints it states the default
+            text = formatter._expand_help(action)
+            assert "default" in text, (label, text)
+            if action.default is not None:
+                assert f"(default: {action.default})" in text, (label, text)
+
+
+# ---------------------------------------------------------------- quantizers
+
+
+@pytest.mark.parametrize("method", ["PQ", "OPQ"])
+def test_fit_encode_search_with_a_quantizer(tmp_path, features, capsys, method):
+    from skhash.quantization import OPQ, PQ, QuantizedNeighbors
+
+    X, data = features
+    model = tmp_path / "model.joblib"
+    status, out, err = run(
+        ["fit", data, "-o", model, "--method", method.lower(), "--n-bits", "16"]
+        + ["--param", "n_clusters=16", "-q"],
+        capsys,
+    )
+    assert status == 0, err
+    assert "16 bits (4 codeword indices a code), 120 database codes" in out
+    cls = {"PQ": PQ, "OPQ": OPQ}[method]
+    expected = make_pipeline(
+        StandardScaler(),
+        QuantizedNeighbors(cls(n_bits=16, n_clusters=16, random_state=0)),
+    ).fit(X)
+    qn = expected[-1]
+    pipe = joblib.load(model)
+    assert isinstance(pipe[-1], QuantizedNeighbors)
+    np.testing.assert_array_equal(pipe[-1].codes_, qn.codes_)
+
+    queries = tmp_path / "query.fvecs"
+    Q = X[:7] + 0.01
+    write_fvecs(queries, Q)
+    codes = tmp_path / "q.npy"
+    status, out, err = run(
+        ["encode", model, queries, "-o", codes, "--batch-size", "3", "-q"], capsys
+    )
+    assert status == 0, err
+    assert "7 codes of 4 codeword indices (uint8)" in out
+    q_codes = np.load(codes)
+    assert q_codes.dtype == np.uint8 and q_codes.shape == (7, 4)
+    np.testing.assert_array_equal(
+        q_codes, qn.quantizer_.transform(expected[0].transform(Q))
+    )
+
+    d_ref, i_ref = qn.kneighbors(expected[0].transform(Q), n_neighbors=5)
+    for suffix in (".npz", ".ivecs", ".csv"):
+        result = tmp_path / f"nbrs{suffix}"
+        status, out, err = run(
+            ["search", model, queries, "-o", result, "-k", "5"], capsys
+        )
+        assert status == 0, err
+        assert "asymmetric distance" in out
+        if suffix == ".npz":
+            with np.load(result) as z:
+                np.testing.assert_array_equal(z["indices"], i_ref)
+                np.testing.assert_allclose(z["distances"], d_ref)
+        elif suffix == ".ivecs":
+            np.testing.assert_array_equal(read_ivecs(result), i_ref)
+        else:
+            with open(result) as f:
+                rows = list(csv.DictReader(f))
+            assert [int(r["index"]) for r in rows] == i_ref.ravel().tolist()
+            np.testing.assert_allclose(
+                [float(r["distance"]) for r in rows], d_ref.ravel(), rtol=1e-6
+            )
+
+
+def test_quantizer_trained_on_one_set_indexes_another(tmp_path, capsys):
+    from skhash.quantization import PQ
+
+    rng = np.random.default_rng(1)
+    X_train = rng.normal(size=(200, 8))
+    X_db = rng.normal(size=(50, 8))
+    np.save(tmp_path / "train.npy", X_train)
+    np.save(tmp_path / "db.npy", X_db)
+    model = tmp_path / "m.joblib"
+    status, out, err = run(
+        ["fit", tmp_path / "train.npy", "--database", tmp_path / "db.npy"]
+        + ["-o", model, "--method", "PQ", "--n-bits", "8", "--no-scale"]
+        + ["--param", "n_clusters=16", "-q"],
+        capsys,
+    )
+    assert status == 0, err
+    assert "50 database codes" in out
+    pq = PQ(n_bits=8, n_clusters=16, random_state=0).fit(X_train)
+    pipe = joblib.load(model)
+    np.testing.assert_array_equal(pipe[-1].codes_, pq.transform(X_db))
+    np.save(tmp_path / "q.npy", X_db[:3])
+    status, _, err = run(
+        ["search", model, tmp_path / "q.npy", "-o", tmp_path / "n.npy", "-k", "1"],
+        capsys,
+    )
+    assert status == 0, err
+    assert np.load(tmp_path / "n.npy").shape == (3, 1)
+
+
+def test_quantizer_search_errors(tmp_path, features, capsys):
+    X, data = features
+    model = tmp_path / "model.joblib"
+    status, _, err = run(
+        ["fit", data, "-o", model, "--method", "PQ", "--n-bits", "16"]
+        + ["--param", "n_clusters=16", "-q"],
+        capsys,
+    )
+    assert status == 0, err
+    codes = tmp_path / "codes.npy"
+    assert run(["encode", model, data, "-o", codes, "-q"], capsys)[0] == 0
+    result = tmp_path / "n.npz"
+    cases = [
+        (["search", model, codes, "-o", result], "looks like codes written by"),
+        (["search", model, codes, "-o", result], "raw query features"),
+        (["search", model, data, "-o", result, "--radius", "2"], "Hamming radius"),
+        (["search", model, data, "-o", result, "-k", "121"], "exceeds the 120"),
+        (["search", model, tmp_path, "-o", result], "is a folder"),
+    ]
+    for argv, message in cases:
+        status, _, err = run(argv, capsys)
+        assert status == 2, argv
+        assert message in err, (argv, err)
+        assert not result.exists()
+
+
+# ---------------------------------------------------------------- bench -o
+
+
+def test_bench_dash_o_names_the_output_folder(tmp_path, capsys):
+    out = tmp_path / "runs" / "digits"
+    status, stdout, err = run(
+        ["bench", "-o", out, "--methods", "LSH", "--n-bits", "8", "--no-plot", "-q"],
+        capsys,
+    )
+    assert status == 0, err
+    assert listing(out) == ["results.csv", "results.json"]
+    # checked before any work, as the outputs of the other commands
+    (tmp_path / "afile").write_text("x")
+    for bad in (tmp_path / "afile", tmp_path / "afile" / "sub"):
+        status, stdout, err = run(["bench", "-o", bad, "--no-plot"], capsys)
+        assert status == 2
+        assert "is a file, not a folder" in err
+        assert "loading" not in err and stdout == ""

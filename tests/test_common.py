@@ -360,3 +360,23 @@ def test_checks_that_set_n_clusters(estimator, name):
     pinned = _pinned(cls)(**estimator.get_params())
     N_CLUSTERS_CHECKS[name](cls.__name__, pinned)
     assert pinned.n_clusters == estimator.n_clusters
+
+
+# Parameters that make an estimator iterative (a loop the user may watch).
+_ITERATION_PARAMS = {"max_iter", "max_epochs", "n_rounds", "kmeans_iter"}
+
+
+def test_every_iterative_estimator_has_verbose():
+    import inspect
+
+    from skhash.utils import all_estimators
+
+    estimators = dict(all_estimators())
+    assert {"ITQ", "CCAITQ", "PQ", "SDH"} <= set(estimators)
+    missing = [
+        name
+        for name, cls in estimators.items()
+        if _ITERATION_PARAMS & set(inspect.signature(cls).parameters)
+        and "verbose" not in inspect.signature(cls).parameters
+    ]
+    assert missing == []

@@ -10,7 +10,7 @@ def random_rotation(n, rng):
     return Q * np.where(np.diag(R) < 0, -1.0, 1.0)
 
 
-def itq_rotation(V, R, max_iter):
+def itq_rotation(V, R, max_iter, callback=None):
     """Minimise ``||B - V R||_F`` over B in {-1, +1} and orthogonal R.
 
     Alternates ``B = sign(V R)`` (with sign(0) = +1) and the orthogonal
@@ -24,6 +24,8 @@ def itq_rotation(V, R, max_iter):
         Initial orthogonal rotation.
     max_iter : int
         Number of alternations.
+    callback : callable, default=None
+        Called as ``callback(iteration, loss)`` after each loss is computed.
 
     Returns
     -------
@@ -33,10 +35,21 @@ def itq_rotation(V, R, max_iter):
         Quantization loss ``||B - V R||_F^2`` before each rotation update.
     """
     losses = []
-    for _ in range(max_iter):
+    for it in range(max_iter):
         Z = V @ R
         B = np.where(Z >= 0, 1.0, -1.0)
         losses.append(float(((B - Z) ** 2).sum()))
+        if callback is not None:
+            callback(it, losses[-1])
         U, _, Wt = np.linalg.svd(V.T @ B)
         R = U @ Wt
     return R, losses
+
+
+def loss_printer(name, max_iter):
+    """Callback of ``itq_rotation`` printing one line per alternation."""
+
+    def callback(it, loss):
+        print(f"[{name}] iteration {it + 1}/{max_iter}: quantization loss {loss:.6g}")
+
+    return callback

@@ -1,5 +1,7 @@
 """Query / training / database splits of the papers' retrieval protocols."""
 
+import warnings
+
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
@@ -80,7 +82,7 @@ PROTOCOLS = {
         None,
         _DSH_TEXT.format(60_000, 10_000),
     ),
-    "bdnn-mnist": _official(
+    "mnist-bdnn": _official(
         "MNIST",
         60_000,
         10_000,
@@ -99,7 +101,7 @@ PROTOCOLS = {
         None,
         _DSH_TEXT.format(60_000, 10_000),
     ),
-    "bdnn-fashion-mnist": _official(
+    "fashion-mnist-bdnn": _official(
         "Fashion-MNIST",
         60_000,
         10_000,
@@ -108,6 +110,13 @@ PROTOCOLS = {
         50,
         _BDNN_TEXT.format(60_000, 10_000),
     ),
+}
+
+
+#: Former names of protocols, accepted with a FutureWarning until 0.3.
+_RENAMED_PROTOCOLS = {
+    "bdnn-mnist": "mnist-bdnn",
+    "bdnn-fashion-mnist": "fashion-mnist-bdnn",
 }
 
 
@@ -202,7 +211,7 @@ def retrieval_split(
       database is the 59,000 non-queries (training images included).
     * ``"cifar10-dsh"``: train on the 50,000 training images; the 10,000 test
       images are both the queries and the database.
-    * ``"cifar10-bdnn"`` / ``"bdnn-mnist"`` / ``"bdnn-fashion-mnist"``
+    * ``"cifar10-bdnn"`` / ``"mnist-bdnn"`` / ``"fashion-mnist-bdnn"``
       (UH-BDNN): the training set is the training set and the database, the
       test images are the queries; relevance = Euclidean top-50 neighbours
       (compute them with :func:`euclidean_ground_truth`).
@@ -260,6 +269,16 @@ def retrieval_split(
     if n_samples == 0:
         raise ValueError("y is empty.")
     relevance, n_neighbors, description = "label", None, "custom split"
+    if isinstance(protocol, str) and protocol in _RENAMED_PROTOCOLS:
+        new = _RENAMED_PROTOCOLS[protocol]
+        warnings.warn(
+            f"protocol {protocol!r} was renamed {new!r} in 0.1 (every name is "
+            "'<dataset>-<paper>') and will be removed in 0.3; use "
+            f"protocol={new!r}.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        protocol = new
     if protocol is not None:
         if protocol not in PROTOCOLS:
             raise ValueError(

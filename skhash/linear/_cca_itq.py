@@ -4,12 +4,12 @@ from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 
 from skhash._blas import limit_blas_threads
 from skhash._kernels.cca import cca_directions
-from skhash._kernels.itq import itq_rotation, random_rotation
-from skhash._validation import IntInterval
+from skhash._kernels.itq import itq_rotation, loss_printer, random_rotation
+from skhash._validation import IntInterval, renamed_param
 from skhash.base import BaseHasher
 from skhash.linear._sdh import label_indicator
 from skhash.linear._validation import check_n_bits_le_features
@@ -32,13 +32,21 @@ class CCAITQ(BaseHasher):
     ----------
     n_bits : int, default=32
         Code length; at most ``n_features``.
-    reg : float, default=1e-4
+    reg_covar : float, default=1e-4
         Ridge added to the diagonals of both covariance matrices of CCA
-        (positive: the centred one-hot label covariance is singular).
+        (positive: the centred one-hot label covariance is singular); the
+        name of the same quantity in :class:`sklearn.mixture.GaussianMixture`.
     max_iter : int, default=50
         ITQ alternations.
     random_state : int, RandomState instance or None, default=None
         Seed of the initial random rotation.
+    verbose : int, default=0
+        Print the quantization loss at each alternation when > 0.
+    reg : float, default="deprecated"
+        Former name of ``reg_covar``.
+
+        .. deprecated:: 0.1
+           ``reg`` was renamed ``reg_covar`` in 0.1 and will be removed in 0.3.
 
     Attributes
     ----------
@@ -100,15 +108,31 @@ class CCAITQ(BaseHasher):
     _requires_y = True
     _parameter_constraints: dict = {
         **BaseHasher._parameter_constraints,
-        "reg": [Interval(Real, 0, None, closed="neither")],
+        "reg_covar": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [IntInterval(0, None, closed="left")],
+        "verbose": ["verbose"],
+        "reg": [
+            Interval(Real, 0, None, closed="neither"),
+            Hidden(StrOptions({"deprecated"})),
+        ],
     }
 
-    def __init__(self, n_bits=32, *, reg=1e-4, max_iter=50, random_state=None):
+    def __init__(
+        self,
+        n_bits=32,
+        *,
+        reg_covar=1e-4,
+        max_iter=50,
+        random_state=None,
+        verbose=0,
+        reg="deprecated",
+    ):
         self.n_bits = n_bits
-        self.reg = reg
+        self.reg_covar = reg_covar
         self.max_iter = max_iter
         self.random_state = random_state
+        self.verbose = verbose
+        self.reg = reg
 
     def _fit(self, X, y):
         check_n_bits_le_features(self, X.shape[1])
@@ -117,12 +141,20 @@ class CCAITQ(BaseHasher):
         Y, _ = label_indicator(y)
         self.mean_ = X64.mean(axis=0)
         Xc = X64 - self.mean_
-        W, r = cca_directions(Xc, Y, self.n_bits, reg=self.reg)
+        reg_covar = renamed_param(self, "reg", "reg_covar", 1e-4)
+        W, r = cca_directions(Xc, Y, self.n_bits, reg=reg_covar)
         Wr = W * r
         V = Xc @ Wr
         R0 = random_rotation(self.n_bits, rng)
         with limit_blas_threads(V.shape[0] * self.n_bits**2):
-            R, losses = itq_rotation(V, R0, self.max_iter)
+            R, losses = itq_rotation(
+                V,
+                R0,
+                self.max_iter,
+                callback=loss_printer("CCAITQ", self.max_iter)
+                if self.verbose
+                else None,
+            )
         self.mean_ = self.mean_.astype(X.dtype, copy=False)
         self.components_ = Wr.astype(X.dtype, copy=False)
         self.correlations_ = r

@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from skhash._blas import limit_blas_threads
-from skhash._kernels.itq import itq_rotation, random_rotation
+from skhash._kernels.itq import itq_rotation, loss_printer, random_rotation
 from skhash._kernels.pca import principal_directions
 from skhash._validation import IntInterval
 from skhash.base import BaseHasher
@@ -32,6 +32,8 @@ class ITQ(BaseHasher):
         Number of alternations (the paper uses 50; 20-50 suffice).
     random_state : int, RandomState instance or None, default=None
         Seed of the initial random rotation.
+    verbose : int, default=0
+        Print the quantization loss at each alternation when > 0.
 
     Attributes
     ----------
@@ -73,12 +75,14 @@ class ITQ(BaseHasher):
     _parameter_constraints: dict = {
         **BaseHasher._parameter_constraints,
         "max_iter": [IntInterval(0, None, closed="left")],
+        "verbose": ["verbose"],
     }
 
-    def __init__(self, n_bits=32, *, max_iter=50, random_state=None):
+    def __init__(self, n_bits=32, *, max_iter=50, random_state=None, verbose=0):
         self.n_bits = n_bits
         self.max_iter = max_iter
         self.random_state = random_state
+        self.verbose = verbose
 
     def _fit(self, X, y):
         check_n_bits_le_features(self, X.shape[1])
@@ -89,7 +93,12 @@ class ITQ(BaseHasher):
         V = (Xc @ W).astype(np.float64, copy=False)
         R0 = random_rotation(self.n_bits, rng)
         with limit_blas_threads(V.shape[0] * self.n_bits**2):
-            R, losses = itq_rotation(V, R0, self.max_iter)
+            R, losses = itq_rotation(
+                V,
+                R0,
+                self.max_iter,
+                callback=loss_printer("ITQ", self.max_iter) if self.verbose else None,
+            )
         self.components_ = W.astype(X.dtype, copy=False)
         self.rotation_ = R.astype(X.dtype, copy=False)
         self.loss_curve_ = losses

@@ -71,7 +71,10 @@ class PQ(BaseQuantizer):
     Empty clusters are re-seeded by splitting a cluster drawn with
     probability proportional to its squared error into two perturbed copies
     (faiss's rule, which draws by size instead), so clusters of identical
-    sub-vectors (constant border pixels) are never split. The codes are
+    sub-vectors (constant border pixels) are never split. This is also why
+    PQ does not call :class:`sklearn.cluster.KMeans`, which moves empty
+    clusters onto the farthest points: faster, but 2-19% more distortion in
+    the border subspaces of MNIST and Fashion-MNIST. The codes are
     codeword indices, not bits: search them with :class:`QuantizedNeighbors`,
     never with ``HammingNeighbors``.
 

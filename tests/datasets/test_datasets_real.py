@@ -41,7 +41,7 @@ def test_mnist(real_data_home):
     ]  # fmt: skip
     assert round(b.data[:60000].mean() / 255, 6) == 0.130660
     assert round(b.data[60000:].mean() / 255, 6) == 0.132515
-    s = retrieval_split(b.target, protocol="bdnn-mnist")
+    s = retrieval_split(b.target, protocol="mnist-bdnn")
     assert (len(s.query), len(s.database)) == (10000, 60000)
 
 

@@ -41,9 +41,9 @@ def test_mnist_dnnh(name):
         ("cifar10-dsh", 50000, 10000, "test", "label"),
         ("cifar10-bdnn", 50000, 10000, "train", "euclidean"),
         ("mnist-dsh", 60000, 10000, "test", "label"),
-        ("bdnn-mnist", 60000, 10000, "train", "euclidean"),
+        ("mnist-bdnn", 60000, 10000, "train", "euclidean"),
         ("fashion-mnist-dsh", 60000, 10000, "test", "label"),
-        ("bdnn-fashion-mnist", 60000, 10000, "train", "euclidean"),
+        ("fashion-mnist-bdnn", 60000, 10000, "train", "euclidean"),
     ],
 )
 def test_official_split_protocols(name, n_train, n_test, db, relevance):
@@ -106,7 +106,24 @@ def test_split_errors():
         retrieval_split(y, n_query_per_class=1, n_train_per_class=-1)
     with pytest.raises(ValueError, match="database"):
         retrieval_split(y, n_query_per_class=1, database="test")
-    assert set(PROTOCOLS) >= {"cifar10-dnnh", "cifar10-dsh", "bdnn-mnist"}
+    assert set(PROTOCOLS) >= {"cifar10-dnnh", "cifar10-dsh", "mnist-bdnn"}
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [("bdnn-mnist", "mnist-bdnn"), ("bdnn-fashion-mnist", "fashion-mnist-bdnn")],
+)
+def test_renamed_protocols_still_work_with_a_future_warning(old, new):
+    # every protocol is named "<dataset>-<paper>"
+    assert all(name.rpartition("-")[2] in ("dnnh", "dsh", "bdnn") for name in PROTOCOLS)
+    assert old not in PROTOCOLS
+    y = np.arange(70000) % 10
+    with pytest.warns(FutureWarning, match=f"{old!r} was renamed {new!r}"):
+        s_old = retrieval_split(y, protocol=old)
+    s_new = retrieval_split(y, protocol=new)
+    assert s_old.protocol == new
+    for part in ("query", "train", "database"):
+        np.testing.assert_array_equal(s_old[part], s_new[part])
 
 
 def _brute(Q, D, k):

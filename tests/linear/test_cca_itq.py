@@ -97,7 +97,7 @@ def test_cca_itq_bad_input():
     with pytest.raises(ValueError, match="n_bits"):
         CCAITQ(n_bits=17).fit(X, y)
     with pytest.raises(ValueError, match="reg"):
-        CCAITQ(reg=0.0).fit(X, y)
+        CCAITQ(reg_covar=0.0).fit(X, y)
     Xn = X.copy()
     Xn[1, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):
@@ -105,3 +105,27 @@ def test_cca_itq_bad_input():
     cca = CCAITQ(n_bits=4, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         cca.transform(X[:, :5])
+
+
+def test_reg_was_renamed_reg_covar():
+    X, y = _hidden_classes(n=40)
+    new = CCAITQ(n_bits=4, reg_covar=1e-2, random_state=0).fit(X, y)
+    with pytest.warns(FutureWarning, match="`reg` was renamed `reg_covar`"):
+        old = CCAITQ(n_bits=4, reg=1e-2, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(old.rotation_, new.rotation_)
+    np.testing.assert_array_equal(old.components_, new.components_)
+    assert CCAITQ().get_params()["reg"] == "deprecated"
+    with pytest.raises(ValueError, match="both `reg` and `reg_covar`"):
+        CCAITQ(n_bits=4, reg=1e-2, reg_covar=1e-3).fit(X, y)
+    with pytest.raises(ValueError, match="reg"):
+        CCAITQ(n_bits=4, reg=-1.0).fit(X, y)
+
+
+def test_verbose_prints_the_loss_of_each_alternation(capsys):
+    X, y = _hidden_classes(n=40)
+    cca = CCAITQ(n_bits=4, max_iter=3, random_state=0, verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[0].startswith("[CCAITQ] iteration 1/3")
+    assert lines[-1].endswith(f"{cca.loss_curve_[-1]:.6g}")
+    CCAITQ(n_bits=4, max_iter=3, random_state=0).fit(X, y)
+    assert capsys.readouterr().out == ""

@@ -145,3 +145,14 @@ def test_float32_input(X):
     X32 = X.astype(np.float32)
     codes = ITQ(n_bits=8, random_state=0).fit_transform(X32)
     assert codes.dtype == np.uint8
+
+
+def test_itq_verbose_prints_the_loss_of_each_alternation(capsys):
+    X = np.random.default_rng(0).normal(size=(60, 8))
+    itq = ITQ(n_bits=4, max_iter=3, random_state=0, verbose=1).fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[0].startswith("[ITQ] iteration 1/3")
+    assert lines[-1].endswith(f"{itq.loss_curve_[-1]:.6g}")
+    silent = ITQ(n_bits=4, max_iter=3, random_state=0).fit(X)
+    assert capsys.readouterr().out == ""
+    np.testing.assert_array_equal(silent.rotation_, itq.rotation_)
