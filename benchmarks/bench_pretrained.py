@@ -270,7 +270,9 @@ def run_probe(args, data, X):
         "efficientnet_lite0", image_size=args.image_size, pretrained=False
     )
     # The same extractor (resize, normalisation, pooling) with the random net.
-    ext = PretrainedFeatures(image_size=args.image_size).fit(data.images[idx[:1]])
+    # engine="torch": the ONNX engine would run the trunk exported in fit.
+    ext = PretrainedFeatures(image_size=args.image_size, engine="torch")
+    ext.fit(data.images[idx[:1]])
     ext.backbone_ = random_net.eval()
     Xr = ext.transform(data.images[idx])
     acc = probe.fit(Xr[:1000], y[tr]).score(Xr[1000:], y[te])
