@@ -28,6 +28,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +109,7 @@ def _engines(net, example, size):
 
 
 def main(argv=None):
+    warnings.filterwarnings("ignore")  # the ONNX exporter's deprecation notes
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=128, help="shipped input size")
     parser.add_argument("--sizes", nargs="*", type=int, default=[96, 224])
