@@ -131,8 +131,9 @@ class HammingNeighbors(DocLinkMixin, BaseEstimator):
         numba's and faiss's thread counts for the duration of a search.
     algorithm_params : dict or None, default=None
         Keyword arguments of the backend, validated in ``fit`` like estimator
-        parameters: ``block_bytes`` (int >= 1) for ``"numpy"``;
-        ``chunk_rows`` (int >= 1 or None) for ``"numba"``; ``n_substrings``
+        parameters: ``block_bytes`` (int >= 1) and
+        ``chunk_rows`` (int >= 1 or None) for ``"numpy"``; ``chunk_rows`` for
+        ``"numba"``; ``n_substrings``
         (int >= 1 or None), ``max_work`` (int >= 0 or None), ``reorder_bits``
         (bool) for ``"mih"``; ``db_chunk``, ``query_block`` (ints >= 1) and
         ``device`` for ``"torch"``; none for ``"faiss"``.

@@ -263,6 +263,46 @@ def test_memory_mapped_database_is_not_copied(tmp_path, algorithm, monkeypatch):
     np.testing.assert_array_equal(i, ref[1])
 
 
+@pytest.mark.parametrize("n_bits", [20, 72, 100])
+def test_numpy_backend_memmap_chunks_equal_in_memory(tmp_path, n_bits):
+    """The NumPy backend scans a np.memmap in chunks (padded per chunk) and
+    merges them exactly: same neighbours as the in-memory array, ties across
+    chunk borders broken by database index."""
+    rng = np.random.default_rng(n_bits)
+    db = _random_codes(rng, 700, n_bits, 0.05)  # sparse bits: many ties
+    db[::9] = db[0]  # exact duplicates of query 0 in every chunk
+    q = np.concatenate([db[:1], _random_codes(rng, 20, n_bits, 0.05)])
+    assert db.shape[1] % 8  # widths that need padding to 64-bit words
+    mm = np.memmap(tmp_path / "db.bin", np.uint8, "w+", shape=db.shape)
+    mm[:] = db
+    mm.flush()
+    mm = np.memmap(tmp_path / "db.bin", np.uint8, "r", shape=db.shape)
+    params = {"chunk_rows": 64, "block_bytes": 200}
+    nn = HammingNeighbors(algorithm="numpy", algorithm_params=params).fit(mm)
+    assert not nn._searcher.db.in_memory and nn._searcher.db._db_t is None
+    ref = HammingNeighbors(algorithm="numpy").fit(db)
+    assert ref._searcher.db.in_memory
+    for k in (1, 30, 78, 79, 100, 700):  # 78 copies of db[0]: ties at the k-th
+        d, i = nn.kneighbors(
+            q,
+            n_neighbors=k,
+        )
+        d_ref, i_ref = ref.kneighbors(q, n_neighbors=k)
+        np.testing.assert_array_equal(i, i_ref)
+        np.testing.assert_array_equal(d, d_ref)
+        m = min(k, 78)  # at least 78 codes at distance 0 from query 0
+        assert (d[0, :m] == 0).all()
+        if k >= 30:  # the tied codes span several chunks of 64
+            assert len(np.unique(i[0, :m] // 64)) > 1
+        _check_knn(nn, q, db, k)
+    _check_radius(nn, q, db, 3)
+    rd, ri = nn.radius_neighbors(q, radius=3)
+    rd_ref, ri_ref = ref.radius_neighbors(q, radius=3)
+    for a, b, c, e in zip(rd, ri, rd_ref, ri_ref, strict=True):
+        np.testing.assert_array_equal(b, e)
+        np.testing.assert_array_equal(a, c)
+
+
 @pytest.mark.parametrize("algorithm", ["auto", "numpy"])
 def test_save_load_roundtrip(tmp_path, algorithm):
     from skhash.neighbors import load_index, save_index
