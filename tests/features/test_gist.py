@@ -5,6 +5,7 @@ import pickle
 
 import numpy as np
 import pytest
+from _image_checks import NON_IMAGE_CHECKS
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skhash.features import GIST
@@ -16,33 +17,7 @@ _NON_SQUARE = (
     "feeds 2-D X whose width is not a perfect square; GIST reads 2-D rows as "
     "square images (tested on image data in this file)"
 )
-_EXPECTED_FAILED = {
-    name: _NON_SQUARE
-    for name in (
-        "check_dont_overwrite_parameters",
-        "check_estimators_fit_returns_self",
-        "check_readonly_memmap_input",
-        "check_estimators_dtypes",
-        "check_dtype_object",
-        "check_pipeline_consistency",
-        "check_estimators_nan_inf",
-        "check_estimators_pickle",
-        "check_f_contiguous_array_estimator",
-        "check_transformer_data_not_an_array",
-        "check_transformer_general",
-        "check_transformer_preserve_dtypes",
-        "check_methods_sample_order_invariance",
-        "check_methods_subset_invariance",
-        "check_fit2d_1sample",
-        "check_dict_unchanged",
-        "check_fit_idempotent",
-        "check_fit_check_is_fitted",
-        "check_n_features_in",
-        "check_fit2d_predict1d",
-        "check_fit_score_takes_y",
-        "check_estimators_overwrite_params",
-    )
-}
+_EXPECTED_FAILED = {name: _NON_SQUARE for name in NON_IMAGE_CHECKS}
 
 
 @parametrize_with_checks(

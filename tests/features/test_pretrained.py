@@ -6,6 +6,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("skorch")
 
+from _image_checks import NON_IMAGE_CHECKS  # noqa: E402
 from sklearn.model_selection import GridSearchCV, KFold  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
@@ -181,29 +182,8 @@ EXPECTED_FAILED = {
     # The common checks feed 2-D X with a handful of columns, which are not
     # images: PretrainedFeatures refuses them (pass input_shape or images).
     name: "feeds 2-D non-image X"
-    for name in [
-        "check_dont_overwrite_parameters",
-        "check_estimators_fit_returns_self",
-        "check_readonly_memmap_input",
-        "check_estimators_dtypes",
-        "check_dtype_object",
-        "check_pipeline_consistency",
-        "check_estimators_nan_inf",
-        "check_estimators_pickle",
-        "check_f_contiguous_array_estimator",
-        "check_transformer_data_not_an_array",
-        "check_transformer_general",
-        "check_transformer_preserve_dtypes",
-        "check_methods_sample_order_invariance",
-        "check_methods_subset_invariance",
-        "check_fit2d_1sample",
-        "check_dict_unchanged",
-        "check_fit_idempotent",
-        "check_fit_check_is_fitted",
-        "check_n_features_in",
-        "check_fit2d_predict1d",
-        "check_fit_score_takes_y",
-        "check_estimators_overwrite_params",
+    for name in (
+        *NON_IMAGE_CHECKS,
         "check_estimators_empty_data_messages",
         "check_fit2d_1feature",
         "check_positive_only_tag_during_fit",
@@ -214,7 +194,7 @@ EXPECTED_FAILED = {
         "check_estimator_sparse_tag",
         "check_requires_y_none",
         "check_fit_non_negative",
-    ]
+    )
 }
 
 
