@@ -9,6 +9,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from test_common import TEST_PARAMS
 
 from skhash import (
     CCAITQ,
@@ -112,18 +113,7 @@ def test_grid_search_n_bits_in_pipeline(estimator):
 @pytest.mark.parametrize("name", ["DH", "LDPH"])
 def test_grid_search_n_bits_in_pipeline_deep(name):
     deep = pytest.importorskip("skhash.deep")
-    params = {
-        "DH": dict(n_bits=2, hidden_layer_sizes=(4,), max_epochs=2, random_state=0),
-        "LDPH": dict(
-            n_bits=2,
-            max_epochs=2,
-            n_rounds=1,
-            epochs_per_round=1,
-            pairs_per_sample=2,
-            batch_size=20,
-            random_state=0,
-        ),
-    }[name]
+    params = TEST_PARAMS[name]  # the common checks' small settings
     X, y = _labelled_blobs(60, 6)
     pipe = Pipeline(
         [("hash", getattr(deep, name)(**params)), ("search", HammingNeighbors())]
