@@ -215,3 +215,107 @@ def test_frozen_unfitted_quantizer_error(data):
     nn = QuantizedNeighbors(FrozenEstimator(PQ(n_bits=8, n_clusters=16)))
     with pytest.raises(NotFittedError, match="quantizer is a FrozenEstimator"):
         nn.fit(X)
+
+
+def _digits():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return X.astype(np.float32), y
+
+
+@pytest.mark.parametrize("cls", [PQ, OPQ])
+@pytest.mark.parametrize("n_bits", [8, 32, 64])
+def test_fastscan_rerank_equals_exact_adc(cls, n_bits):
+    # Digits: 1,697 database images (not a multiple of 32), 100 queries.
+    X, y = _digits()
+    params = dict(n_bits=n_bits, n_clusters=16, random_state=0)
+    if cls is OPQ:
+        params["max_iter"] = 3
+    q = cls(**params).fit(X[100:])
+    from sklearn.frozen import FrozenEstimator
+
+    exact = QuantizedNeighbors(FrozenEstimator(q), n_neighbors=10).fit(X[100:], y[100:])
+    fast = QuantizedNeighbors(
+        FrozenEstimator(q), n_neighbors=10, algorithm="fastscan", rerank=10
+    ).fit(X[100:], y[100:])
+    assert fast.packed_codes_.shape == (-(-1697 // 32), -(-(n_bits // 4) // 2), 32)
+    for k in (1, 10, 100):
+        d_ref, i_ref = exact.kneighbors(X[:100], n_neighbors=k)
+        d, i = fast.kneighbors(X[:100], n_neighbors=k)
+        np.testing.assert_array_equal(i, i_ref)
+        np.testing.assert_array_equal(d, d_ref)
+    assert fast.score(X[:100], y[:100]) == pytest.approx(exact.score(X[:100], y[:100]))
+
+
+def test_fastscan_without_rerank_is_within_its_bound(data):
+    from skhash._kernels import pq_fastscan as fs
+
+    X, y = data
+    nn = QuantizedNeighbors(
+        PQ(n_bits=16, n_clusters=16, random_state=0),
+        n_neighbors=30,
+        algorithm="fastscan",
+    ).fit(X, y)
+    dist, ind = nn.kneighbors(X[:40])
+    T = nn.quantizer_.distance_tables(X[:40])
+    exact = _naive(T, nn.codes_)
+    _, scale, _ = fs.quantize_tables(T)
+    bound = fs.error_bound(scale, 4)[:, None]
+    # the distances of the returned items are within the bound of their exact
+    # ADC distances, and no item left out is closer than the k-th by 2 bounds
+    ex_ret = np.take_along_axis(exact, ind, axis=1)
+    assert (np.abs(dist - ex_ret) <= bound * (1 + 1e-6) + 1e-6).all()
+    assert (np.diff(dist, axis=1) >= 0).all()
+    left_out = exact.copy()
+    np.put_along_axis(left_out, ind, np.inf, axis=1)
+    assert (left_out.min(axis=1) >= ex_ret.max(axis=1) - 2 * bound[:, 0] - 1e-6).all()
+    # the ranking is that of the reference kernel on the same quantized tables
+    Q, _, _ = fs.quantize_tables(T)
+    _, i_ref = fs.fastscan_kneighbors_numpy(Q, nn.packed_codes_, 500, 30)
+    np.testing.assert_array_equal(ind, i_ref)
+
+
+def test_fastscan_errors(data):
+    X, y = data
+    with pytest.raises(ValueError, match="n_clusters=16, got n_clusters=256"):
+        QuantizedNeighbors(PQ(n_bits=8), algorithm="fastscan").fit(X)
+    with pytest.raises(ValueError, match="rerank=4 applies to algorithm='fastscan'"):
+        QuantizedNeighbors(PQ(n_bits=8, n_clusters=16), rerank=4).fit(X)
+    nn = QuantizedNeighbors(PQ(n_bits=8, n_clusters=16, random_state=0)).fit(X)
+    assert not hasattr(nn, "packed_codes_")
+    # switched to the fast scan after fit: packed on the fly, same ranking
+    nn.set_params(algorithm="fastscan", rerank=50)
+    fast_ind = nn.kneighbors(X[:5], return_distance=False)
+    assert not hasattr(nn, "packed_codes_")
+    nn.set_params(algorithm="numpy", rerank=None)
+    np.testing.assert_array_equal(fast_ind, nn.kneighbors(X[:5], return_distance=False))
+    nn.set_params(rerank=3)
+    with pytest.raises(ValueError, match="rerank=3 applies"):
+        nn.kneighbors(X[:5])
+
+
+def test_fastscan_dqn_codes():
+    pytest.importorskip("torch")
+    pytest.importorskip("skorch")
+    from skhash.deep import DQN
+
+    X, y = _digits()
+    dqn = DQN(
+        n_bits=16,
+        n_clusters=16,
+        bottleneck=16,
+        hidden_layer_sizes=(32,),
+        max_epochs=2,
+        random_state=0,
+    ).fit(X[:600] / 16, y[:600])
+    from sklearn.frozen import FrozenEstimator
+
+    exact = QuantizedNeighbors(FrozenEstimator(dqn), n_neighbors=5).fit(X[100:600] / 16)
+    fast = QuantizedNeighbors(
+        FrozenEstimator(dqn), n_neighbors=5, algorithm="fastscan", rerank=10
+    ).fit(X[100:600] / 16)
+    d_ref, i_ref = exact.kneighbors(X[:50] / 16)
+    d, i = fast.kneighbors(X[:50] / 16)
+    np.testing.assert_array_equal(i, i_ref)
+    np.testing.assert_array_equal(d, d_ref)
