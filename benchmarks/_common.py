@@ -123,3 +123,29 @@ def cifar10_pretrained(
     for start in range(0, n, step):
         (cache_dir / f"{final.stem}.part{start // step:02d}.npy").unlink()
     return data, X
+
+
+def augmented_mnist(n, rng, chunk=50_000, data_home=None):
+    """MNIST training images augmented to ``n`` rows, in chunks of ``chunk``.
+
+    Random shifts of up to 2 pixels and Gaussian pixel noise (sigma 8 on 0-255),
+    float32 rows of 784 pixels.
+    """
+    from skhash.datasets import load_mnist
+
+    X, _ = load_mnist(
+        "train", data_home=data_home or default_data_home(), return_X_y=True
+    )
+    X = np.asarray(X, np.float32).reshape(-1, 28, 28)
+    for s in range(0, n, chunk):
+        m = min(chunk, n - s)
+        idx = rng.integers(0, len(X), m)
+        imgs = X[idx]
+        dx, dy = rng.integers(-2, 3, m), rng.integers(-2, 3, m)
+        out = np.empty_like(imgs)
+        for a in range(-2, 3):
+            for b in range(-2, 3):
+                sel = (dx == a) & (dy == b)
+                out[sel] = np.roll(imgs[sel], (a, b), axis=(1, 2))
+        out += rng.normal(0, 8, out.shape).astype(np.float32)
+        yield out.reshape(m, -1)

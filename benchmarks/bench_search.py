@@ -32,6 +32,8 @@ from skhash.neighbors._brute import BruteSearcher
 from skhash.neighbors._mih import MIHSearcher
 from skhash.neighbors._numba_brute import NumbaBruteSearcher
 
+from _common import augmented_mnist
+
 
 def _rss_kb(field):
     with open("/proc/self/status") as f:
@@ -195,26 +197,6 @@ def run_random(args, out):
                     file=out,
                     flush=True,
                 )
-
-
-def augmented_mnist(n, rng, chunk=50_000):
-    from skhash.datasets import load_mnist
-
-    X, _ = load_mnist("train", return_X_y=True)
-    Xq, _ = load_mnist("test", return_X_y=True)
-    X = np.asarray(X, np.float32).reshape(-1, 28, 28)
-    for s in range(0, n, chunk):
-        m = min(chunk, n - s)
-        idx = rng.integers(0, len(X), m)
-        imgs = X[idx]
-        dx, dy = rng.integers(-2, 3, m), rng.integers(-2, 3, m)
-        out = np.empty_like(imgs)
-        for a in range(-2, 3):
-            for b in range(-2, 3):
-                sel = (dx == a) & (dy == b)
-                out[sel] = np.roll(imgs[sel], (a, b), axis=(1, 2))
-        out += rng.normal(0, 8, out.shape).astype(np.float32)
-        yield out.reshape(m, -1)
 
 
 def learned_codes(args):

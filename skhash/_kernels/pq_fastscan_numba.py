@@ -10,11 +10,13 @@ resolved by index).
 
 Two implementations of ``_block_distances`` give identical integers:
 
-* ``SIMD`` (x86-64 with AVX2): an LLVM intrinsic that loads 32 code bytes (a
-  pair of sub-quantizers), splits the nibbles, looks the 32 + 32 distances up
-  in the query's 32-byte table with two ``vpshufb`` and accumulates them in
-  16-bit lanes; the lanes of the pair are added at the end and compared with
-  the threshold in one vector compare.
+* ``SIMD`` (x86-64 with AVX2): an LLVM intrinsic that, for two queries at
+  once, loads 32 code bytes (a pair of sub-quantizers), splits the nibbles,
+  looks the 32 + 32 distances up in each query's 32-byte table with two
+  ``vpshufb`` and accumulates them in 16-bit lanes (the look-up bytes read as
+  16-bit words, plus the same words shifted by 8, which separates even and
+  odd items without widening); the two sub-quantizers' lanes are added at the
+  end and compared with each query's threshold in one vector compare.
 * the portable loop: the same sums, one item at a time.
 """
 
@@ -48,81 +50,121 @@ def _vec_ptr(builder, context, aryty, ary_val, offset, vecty):
     return builder.bitcast(ptr, vecty.as_pointer())
 
 
-@intrinsic
-def _simd_block(typingctx, codes, cbase, lut, lbase, n_pairs, thr, out):
-    """32 quantized distances of one block into ``out``; mask of ``< thr``.
+_I8, _I16, _I32, _I64 = ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.IntType(64)
+_V32I8 = ir.VectorType(_I8, 32)
+_V16I16 = ir.VectorType(_I16, 16)
+_V32I16 = ir.VectorType(_I16, 32)
 
-    ``codes[cbase:cbase + 32 * n_pairs]`` are the block's packed bytes,
-    ``lut[lbase:lbase + 32 * n_pairs]`` the query's quantized table and
-    ``out`` a 32-element uint16 buffer. Returns a uint32 whose bit ``j`` is
-    set when item ``j``'s distance is below ``thr`` (unsigned 16-bit).
+
+def _splat_const(ty, n, value):
+    return ir.Constant(ir.VectorType(ty, n), [value] * n)
+
+
+def _lanes(values):
+    return ir.Constant(ir.VectorType(_I32, len(values)), list(values))
+
+
+def _item_sums(builder, acc_a, acc_b):
+    """16 per-item sums, in item order, from the two 16-bit accumulators.
+
+    ``acc_a`` summed each look-up result read as 16-bit words (even byte +
+    256 x odd byte, modulo 2**16) and ``acc_b`` the same words shifted right
+    by 8 (the odd bytes): the even-byte sums are ``acc_a - (acc_b << 8)``.
+    Elements 0..7 belong to sub-quantizer ``2p`` and 8..15 to ``2p + 1``,
+    whose sums are added; even and odd items are then interleaved.
     """
-    sig = types.uint32(codes, cbase, lut, lbase, n_pairs, thr, out)
+    even = builder.sub(acc_a, builder.shl(acc_b, _splat_const(_I16, 16, 8)))
+    halves = (_lanes(range(8)), _lanes(range(8, 16)))
+    e = builder.add(*(builder.shuffle_vector(even, even, h) for h in halves))
+    o = builder.add(*(builder.shuffle_vector(acc_b, acc_b, h) for h in halves))
+    return builder.shuffle_vector(
+        e, o, _lanes([x for j in range(8) for x in (j, 8 + j)])
+    )
+
+
+@intrinsic
+def _simd_block2(
+    typingctx, codes, cbase, lut, lbase0, lbase1, n_pairs, thr0, thr1, out
+):
+    """Quantized distances of one block for two queries; masks of ``< thr``.
+
+    ``codes[cbase:cbase + 32 * n_pairs]`` are the block's packed bytes and
+    ``lut[lbase_q:lbase_q + 32 * n_pairs]`` query ``q``'s quantized table;
+    ``out`` (64 uint16) receives the 32 distances of query 0 then query 1.
+    Returns a uint64 whose bit ``j`` (query 0) or ``32 + j`` (query 1) is set
+    when item ``j``'s distance is below that query's threshold. Each code
+    load and nibble split serves both queries.
+    """
+    sig = types.uint64(codes, cbase, lut, lbase0, lbase1, n_pairs, thr0, thr1, out)
 
     def codegen(context, builder, signature, args):
-        a_codes, a_cbase, a_lut, a_lbase, a_np, a_thr, a_out = args
-        t_codes, t_cbase, t_lut, t_lbase, t_np, t_thr, t_out = signature.args
-        i8, i16, i32 = ir.IntType(8), ir.IntType(16), ir.IntType(32)
-        v32i8 = ir.VectorType(i8, 32)
-        v32i16 = ir.VectorType(i16, 32)
-        v16i16 = ir.VectorType(i16, 16)
-        cbase = context.cast(builder, a_cbase, t_cbase, types.intp)
-        lbase = context.cast(builder, a_lbase, t_lbase, types.intp)
-        npairs = context.cast(builder, a_np, t_np, types.intp)
-        thr = builder.trunc(context.cast(builder, a_thr, t_thr, types.int64), i16)
+        a_codes, a_cbase, a_lut, a_l0, a_l1, a_np, a_t0, a_t1, a_out = args
+        t_codes, t_cbase, t_lut, t_l0, t_l1, t_np, t_t0, t_t1, t_out = signature.args
+
+        def intp(value, ty):
+            return context.cast(builder, value, ty, types.intp)
+
+        cbase, npairs = intp(a_cbase, t_cbase), intp(a_np, t_np)
+        lbases = (intp(a_l0, t_l0), intp(a_l1, t_l1))
+        thrs = [
+            builder.trunc(context.cast(builder, v, t, types.int64), _I16)
+            for v, t in ((a_t0, t_t0), (a_t1, t_t1))
+        ]
         shuf = cgutils.get_or_insert_function(
             builder.module,
-            ir.FunctionType(v32i8, [v32i8, v32i8]),
+            ir.FunctionType(_V32I8, [_V32I8, _V32I8]),
             "llvm.x86.avx2.pshuf.b",
         )
-        zero16 = ir.Constant(v32i16, [0] * 32)
-        low4 = ir.Constant(v32i8, [0x0F] * 32)
-        four = ir.Constant(v32i8, [4] * 32)
-        acc_lo = cgutils.alloca_once_value(builder, zero16)
-        acc_hi = cgutils.alloca_once_value(builder, zero16)
+        low4 = _splat_const(_I8, 32, 0x0F)
+        four = _splat_const(_I8, 32, 4)
+        eight = _splat_const(_I16, 16, 8)
+        zero = ir.Constant(_V16I16, [0] * 16)
+        # per query: (low-nibble a, b, high-nibble a, b) accumulators
+        accs = [
+            [cgutils.alloca_once_value(builder, zero) for _ in range(4)]
+            for _ in range(2)
+        ]
         stride = ir.Constant(cbase.type, 32)
         with cgutils.for_range(builder, npairs) as loop:
             off = builder.mul(loop.index, stride)
             cptr = _vec_ptr(
-                builder, context, t_codes, a_codes, builder.add(cbase, off), v32i8
-            )
-            lptr = _vec_ptr(
-                builder, context, t_lut, a_lut, builder.add(lbase, off), v32i8
+                builder, context, t_codes, a_codes, builder.add(cbase, off), _V32I8
             )
             c = builder.load(cptr, align=1)
-            tab = builder.load(lptr, align=1)
-            lo = builder.and_(c, low4)
-            hi = builder.and_(builder.lshr(c, four), low4)
-            d_lo = builder.call(shuf, [tab, lo])
-            d_hi = builder.call(shuf, [tab, hi])
-            builder.store(
-                builder.add(builder.load(acc_lo), builder.zext(d_lo, v32i16)), acc_lo
+            nibbles = (
+                builder.and_(c, low4),
+                builder.and_(builder.lshr(c, four), low4),
             )
-            builder.store(
-                builder.add(builder.load(acc_hi), builder.zext(d_hi, v32i16)), acc_hi
+            for q, lbase in enumerate(lbases):
+                lptr = _vec_ptr(
+                    builder, context, t_lut, a_lut, builder.add(lbase, off), _V32I8
+                )
+                tab = builder.load(lptr, align=1)
+                for h, nib in enumerate(nibbles):
+                    d = builder.bitcast(builder.call(shuf, [tab, nib]), _V16I16)
+                    pa, pb = accs[q][2 * h], accs[q][2 * h + 1]
+                    builder.store(builder.add(builder.load(pa), d), pa)
+                    builder.store(
+                        builder.add(builder.load(pb), builder.lshr(d, eight)), pb
+                    )
+        mask = ir.Constant(_I64, 0)
+        for q in range(2):
+            a = [builder.load(p) for p in accs[q]]
+            d = builder.shuffle_vector(
+                _item_sums(builder, a[0], a[1]),
+                _item_sums(builder, a[2], a[3]),
+                _lanes(range(32)),
             )
-        first = ir.Constant(ir.VectorType(i32, 16), list(range(16)))
-        second = ir.Constant(ir.VectorType(i32, 16), list(range(16, 32)))
-        both = ir.Constant(ir.VectorType(i32, 32), list(range(32)))
-        a_l = builder.load(acc_lo)
-        a_h = builder.load(acc_hi)
-        # lanes 0..15 hold sub-quantizer 2p, lanes 16..31 sub-quantizer 2p + 1
-        d_first = builder.add(
-            builder.shuffle_vector(a_l, a_l, first),
-            builder.shuffle_vector(a_l, a_l, second),
-        )
-        d_second = builder.add(
-            builder.shuffle_vector(a_h, a_h, first),
-            builder.shuffle_vector(a_h, a_h, second),
-        )
-        assert d_first.type == v16i16
-        d = builder.shuffle_vector(d_first, d_second, both)
-        optr = _vec_ptr(
-            builder, context, t_out, a_out, ir.Constant(cbase.type, 0), v32i16
-        )
-        builder.store(d, optr, align=2)
-        below = builder.icmp_unsigned("<", d, _splat(builder, thr, 32))
-        return builder.bitcast(below, i32)
+            optr = _vec_ptr(
+                builder, context, t_out, a_out, ir.Constant(cbase.type, 32 * q), _V32I16
+            )
+            builder.store(d, optr, align=2)
+            below = builder.icmp_unsigned("<", d, _splat(builder, thrs[q], 32))
+            bits = builder.zext(builder.bitcast(below, _I32), _I64)
+            if q:
+                bits = builder.shl(bits, ir.Constant(_I64, 32))
+            mask = builder.or_(mask, bits)
+        return mask
 
     return sig, codegen
 
@@ -139,7 +181,10 @@ def _splat(builder, scalar, n):
 
 @njit(cache=True, inline="always")
 def _portable_block(codes, cbase, lut, lbase, n_pairs, thr, out):
-    """The same 32 distances and mask as ``_simd_block``, one item at a time."""
+    """32 quantized distances of one block into ``out``; mask of ``< thr``.
+
+    One query, one item at a time: the integers of ``_simd_block2``.
+    """
     mask = np.uint32(0)
     for j in range(16):
         d_lo = 0
@@ -265,25 +310,42 @@ if SIMD:
 
     @njit(cache=True, parallel=True)
     def fastscan_topk_simd(Q, packed, n_samples, k, group):
-        """``fastscan_topk_portable`` with the AVX2 block scorer (same results)."""
+        """``fastscan_topk_portable`` with the AVX2 block scorer (same results).
+
+        Queries of a group are scored two at a time, sharing each code load.
+        """
         n_q, P = Q.shape[0], Q.shape[1]
         nb = packed.shape[0]
         codes, lut = packed.reshape(-1), Q.reshape(-1)
         out_d = np.empty((n_q, k), dtype=np.int64)
         out_i = np.empty((n_q, k), dtype=np.int64)
+        low = np.uint64(0xFFFFFFFF)
         for g in prange((n_q + group - 1) // group):
             q0 = g * group
             G = min(q0 + group, n_q) - q0
             hd, hi = _new_heaps(G, k, n_samples)
-            buf = np.empty(BLOCK, dtype=np.uint16)
+            buf = np.empty(2 * BLOCK, dtype=np.uint16)
             for b in range(nb):
                 last = min(BLOCK, n_samples - b * BLOCK)
-                for qq in range(G):
-                    t = hd[qq, 0]
-                    mask = _simd_block(
-                        codes, b * P * BLOCK, lut, (q0 + qq) * P * BLOCK, P, t, buf
+                for qa in range(0, G, 2):
+                    qb = min(qa + 1, G - 1)  # an odd group scores its last query twice
+                    mask = _simd_block2(
+                        codes,
+                        b * P * BLOCK,
+                        lut,
+                        (q0 + qa) * P * BLOCK,
+                        (q0 + qb) * P * BLOCK,
+                        P,
+                        hd[qa, 0],
+                        hd[qb, 0],
+                        buf,
                     )
-                    _push_block(mask, buf, last, b * BLOCK, hd[qq], hi[qq], k)
+                    m = np.uint32(mask & low)
+                    if m != 0:
+                        _push_block(m, buf[:BLOCK], last, b * BLOCK, hd[qa], hi[qa], k)
+                    m = np.uint32(mask >> np.uint64(32))
+                    if qb != qa and m != 0:
+                        _push_block(m, buf[BLOCK:], last, b * BLOCK, hd[qb], hi[qb], k)
             _sorted_out(hd, hi, q0, out_d, out_i)
         return out_d, out_i
 
