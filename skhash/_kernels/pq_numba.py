@@ -52,6 +52,15 @@ def _sift_down(hd, hi, pos, size):
             return
 
 
+@njit(cache=True, inline="always")
+def _offer(d, j, hdq, hiq, k):
+    """Put item ``j`` (distance ``d``) in the heap if strictly better than its worst."""
+    if d < hdq[0]:
+        hdq[0] = d
+        hiq[0] = j
+        _sift_down(hdq, hiq, 0, k)
+
+
 @njit(cache=True, parallel=True)
 def adc_topk(T, codes, k, group=1):
     """k nearest database items of each query by ADC, ties by index.
@@ -59,8 +68,9 @@ def adc_topk(T, codes, k, group=1):
     Queries are processed in groups of ``group`` (``prange`` over groups): a
     block of ``_BLOCK`` database codes is read once into cache and scored for
     every query of the group, which divides the memory traffic over the
-    database by the group size. Each item's distance is accumulated in a
-    register (no intermediate buffer) and tested against the heap at once.
+    database by the group size. Four items are summed side by side (four
+    independent chains of additions, each in the order ``m = 0 .. M-1``),
+    then offered to the heap in index order.
 
     Parameters
     ----------
@@ -93,19 +103,37 @@ def adc_topk(T, codes, k, group=1):
                 hi[qq, j] = n_db + j
         for s in range(0, n_db, _BLOCK):
             e = min(s + _BLOCK, n_db)
+            e4 = s + (e - s) // 4 * 4
             for qq in range(G):
                 lut = T[q0 + qq]
                 hdq = hd[qq]
                 hiq = hi[qq]
-                for j in range(s, e):
+                # four items at a time: four independent addition chains
+                for j in range(s, e4, 4):
+                    c0 = codes[j]
+                    c1 = codes[j + 1]
+                    c2 = codes[j + 2]
+                    c3 = codes[j + 3]
+                    d0 = lut[0, c0[0]]
+                    d1 = lut[0, c1[0]]
+                    d2 = lut[0, c2[0]]
+                    d3 = lut[0, c3[0]]
+                    for m in range(1, M):
+                        row = lut[m]
+                        d0 += row[c0[m]]
+                        d1 += row[c1[m]]
+                        d2 += row[c2[m]]
+                        d3 += row[c3[m]]
+                    _offer(d0, j, hdq, hiq, k)
+                    _offer(d1, j + 1, hdq, hiq, k)
+                    _offer(d2, j + 2, hdq, hiq, k)
+                    _offer(d3, j + 3, hdq, hiq, k)
+                for j in range(e4, e):
                     c = codes[j]
                     d = lut[0, c[0]]
                     for m in range(1, M):
                         d += lut[m, c[m]]
-                    if d < hdq[0]:
-                        hdq[0] = d
-                        hiq[0] = j
-                        _sift_down(hdq, hiq, 0, k)
+                    _offer(d, j, hdq, hiq, k)
         for qq in range(G):
             hdq = hd[qq]
             hiq = hi[qq]
