@@ -429,32 +429,26 @@ _DEFAULT_PROTOCOL = {
 }
 
 
-class _Task:
-    """Features of the train / database / query sets and the relevance."""
+def _task(name, X, train, database, query, description):
+    """The protocol of a run, as :func:`skhash.evaluation.evaluate` takes it.
 
-    def __init__(self, name, X, train, database, query, description):
-        self.name = name
-        self.X = X
-        self.train, self.database, self.query = train, database, query
-        self.description = description
-        self.y = None  # labels (label relevance)
-        self.true_neighbors = None  # (n_query, K) database indices (Euclidean)
+    Features ``X`` and the train / database / query indices into it, labels
+    ``y`` (label relevance) or ``true_neighbors``, ``(n_query, K)`` database
+    positions (Euclidean relevance).
+    """
+    from sklearn.utils import Bunch
 
-    def relevance_chunk(self, rows):
-        """(y_query, y_database) for the queries ``rows``, for the metrics."""
-        import numpy as np
-
-        if self.true_neighbors is None:
-            return self.y[self.query[rows]], self.y[self.database]
-        gt = self.true_neighbors[rows]
-        y_db = np.zeros((len(self.database), len(gt)), dtype=np.uint8)
-        y_db[gt, np.arange(len(gt))[:, None]] = 1
-        return np.eye(len(gt), dtype=np.uint8), y_db
-
-    def y_train(self):
-        if self.y is None:
-            return None
-        return self.y[self.train]
+    return Bunch(
+        name=name,
+        X=X,
+        train=train,
+        database=database,
+        query=query,
+        description=description,
+        y=None,
+        relevance="label",
+        true_neighbors=None,
+    )
 
 
 def _data_home(args):
@@ -477,6 +471,7 @@ def _euclidean(task, k, args):
     X = task.X
     _log(args, f"  exact Euclidean ground truth (top {k}) ...")
     task.true_neighbors = euclidean_ground_truth(X[task.query], X[task.database], k)
+    task.relevance = "euclidean"
     task.description += f" Relevance: the query's {k} Euclidean nearest neighbours."
 
 
@@ -495,7 +490,7 @@ def _split_task(name, X, y, split, args, protocol):
             database="rest",
             random_state=args.random_state,
         )
-    task = _Task(name, X, s.train, s.database, s.query, s.description)
+    task = _task(name, X, s.train, s.database, s.query, s.description)
     task.y = y
     if s.relevance == "euclidean":
         _euclidean(task, s.n_neighbors, args)
@@ -626,7 +621,7 @@ def _load_path_task(path, args):
         train = np.arange(n_b + n_q, len(X)) if learn_path is not None else database
         if args.n_queries is not None and args.n_queries < n_q:
             q = q[: args.n_queries]
-        task = _Task(
+        task = _task(
             path.name,
             X,
             train,
@@ -645,6 +640,7 @@ def _load_path_task(path, args):
                 )
             k = min(k, gt.shape[1])
             task.true_neighbors = gt[:, :k].astype(np.int64)
+            task.relevance = "euclidean"
             task.description += (
                 f" Relevance: the first {k} neighbours of {gt_path.name}."
             )
@@ -678,7 +674,7 @@ def _load_path_task(path, args):
         raise CommandError(f"--n-queries {n_q} leaves no database in {len(X)} vectors.")
     perm = rng.permutation(len(X))
     q, database = np.sort(perm[:n_q]), np.sort(perm[n_q:])
-    task = _Task(
+    task = _task(
         path.stem,
         X,
         database,
@@ -701,184 +697,62 @@ def _chunks(n, size):
         yield slice(start, min(n, start + size))
 
 
-def _hasher_ranking(nn, codes_q, n_db):
-    return nn.kneighbors(codes_q, n_neighbors=n_db)
-
-
-def _adc_ranking(quantizer, db_codes, X_q):
-    """Full ranking by asymmetric distance, ties by database index."""
-    import numpy as np
-
-    tables = quantizer.distance_tables(X_q)  # (n_q, M, K)
-    M = db_codes.shape[1]
-    d = np.zeros((len(X_q), len(db_codes)), dtype=np.float64)
-    for m in range(M):
-        d += tables[:, m, :][:, db_codes[:, m]]
-    ind = np.argsort(d, axis=1, kind="stable")
-    return np.take_along_axis(d, ind, axis=1), ind
-
-
-def pr_counts(distances, relevant, n_bits):
-    """Pooled counts of the precision-recall curve by Hamming radius.
-
-    Parameters
-    ----------
-    distances : ndarray of int, shape (n_queries, n_database)
-        Hamming distances of every query to every database item (any order).
-    relevant : ndarray of bool, same shape
-        Relevance of the same pairs.
-    n_bits : int
-        Code length (largest radius).
-
-    Returns
-    -------
-    retrieved, good : ndarray of int64, shape (n_bits + 1,)
-        Pairs within each radius 0..n_bits, and relevant ones among them; the
-        micro-averaged curve of :func:`skhash.metrics.precision_recall_curve`
-        is ``good / retrieved`` and ``good / good[-1]``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skhash.cli import pr_counts
-    >>> pr_counts(np.array([[0, 1, 2]]), np.array([[True, False, True]]), 2)
-    (array([1, 2, 3]), array([1, 1, 2]))
-    """
-    import numpy as np
-
-    d = np.asarray(distances).ravel().astype(np.int64)
-    rel = np.asarray(relevant, dtype=bool).ravel()
-    retrieved = np.cumsum(np.bincount(d, minlength=n_bits + 1)[: n_bits + 1])
-    good = np.cumsum(np.bincount(d[rel], minlength=n_bits + 1)[: n_bits + 1])
-    return retrieved, good
-
-
-def _relevance_of(yq, ydb, ind):
-    import numpy as np
-
-    yq, ydb = np.asarray(yq), np.asarray(ydb)
-    if yq.ndim == 1:
-        return yq[:, None] == ydb[ind]
-    rel = np.zeros(ind.shape, dtype=bool)
-    for i in range(len(yq)):
-        rel[i] = (ydb[ind[i]].astype(bool) & yq[i].astype(bool)).any(axis=1)
-    return rel
-
-
-def _warm_up(search):
-    """Run one untimed query first; return its duration.
-
-    The first call of a search compiles its numba kernels (seconds to tens of
-    seconds), which is not search time; later calls reuse the compiled code.
-    """
-    t0 = time.perf_counter()
-    search()
-    return time.perf_counter() - t0
-
-
 def _run_one(task, name, cls, kind, n_bits, args):
     """Fit, encode, search and score one method at one code length."""
-    import numpy as np
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from skhash import HammingNeighbors
-    from skhash.metrics import average_precision, precision_within_radius
+    from skhash.evaluation import evaluate
 
-    X = task.X
     est = _make_estimator(cls, n_bits, args.random_state, {})
     steps = [StandardScaler()] if args.scale else []
     pipe = make_pipeline(*steps, est)
-    y_train = task.y_train()
-    if _requires_y(est) and y_train is None:
+    if _requires_y(est) and task.y is None:
         raise CommandError(f"{name} is supervised and this protocol has no labels.")
-    t0 = time.perf_counter()
-    pipe.fit(X[task.train], y_train if _requires_y(est) else None)
-    fit_s = time.perf_counter() - t0
-    X_db, X_q = X[task.database], X[task.query]
-    t0 = time.perf_counter()
-    db_codes = pipe.transform(X_db)
-    encode_s = time.perf_counter() - t0
-    n_db, n_q = len(X_db), len(X_q)
-    k_search = min(args.search_k, n_db)
-    if kind == "hasher":
-        q_codes = pipe.transform(X_q)
-        nn = HammingNeighbors().fit(db_codes)
-        warmup_s = _warm_up(lambda: nn.kneighbors(q_codes[:1], n_neighbors=k_search))
-        t0 = time.perf_counter()
-        nn.kneighbors(q_codes, n_neighbors=k_search)
-        search_s = time.perf_counter() - t0
-    else:
-        quantizer = pipe[-1]
-        Zq = pipe[:-1].transform(X_q) if len(pipe) > 1 else X_q
-        from skhash.quantization import QuantizedNeighbors
-
-        qn = QuantizedNeighbors(est, n_neighbors=k_search)
-        # search the codes of the quantizer fitted on the training set
-        qn.quantizer_, qn.codes_ = quantizer, np.ascontiguousarray(db_codes, np.uint8)
-        qn.n_samples_fit_, qn.n_features_in_ = n_db, quantizer.n_features_in_
-        qn._fit_y = None
-        warmup_s = _warm_up(lambda: qn.kneighbors(Zq[:1], n_neighbors=k_search))
-        t0 = time.perf_counter()
-        qn.kneighbors(Zq, n_neighbors=k_search)
-        search_s = time.perf_counter() - t0
-    aps, p_r2 = [], 0.0
-    retrieved = np.zeros(n_bits + 1, dtype=np.int64)
-    good = np.zeros(n_bits + 1, dtype=np.int64)
+    n_db, n_q = len(task.database), len(task.query)
     chunk = max(1, args.chunk_elements // max(n_db, 1))
     # a progress bar on stderr while ranking, when it is a terminal
     bar = sys.stderr.isatty() and not getattr(args, "quiet", False) and n_q > chunk
-    for rows in _chunks(n_q, chunk):
-        if bar:
-            done = rows.stop * 30 // n_q
-            print(
-                f"\r  {name} {n_bits} bits: ranking [{'#' * done:<30}] "
-                f"{rows.stop:,}/{n_q:,} queries",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
-        yq, ydb = task.relevance_chunk(rows)
-        if kind == "hasher":
-            dist, ind = _hasher_ranking(nn, q_codes[rows], n_db)
-        else:
-            dist, ind = _adc_ranking(quantizer, db_codes, Zq[rows])
-        aps.append(average_precision(yq, ydb, ind, protocol=args.map_protocol))
-        if kind == "hasher":
-            p_r2 += precision_within_radius(yq, ydb, dist, ind, radius=2) * len(yq)
-            r, g = pr_counts(dist, _relevance_of(yq, ydb, ind), n_bits)
-            retrieved += r
-            good += g
+
+    def progress(done, total):
+        print(
+            f"\r  {name} {n_bits} bits: ranking [{'#' * (done * 30 // total):<30}] "
+            f"{done:,}/{total:,} queries",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    (result,) = evaluate(
+        pipe,
+        task.X,
+        task.y,
+        protocol=task,
+        n_bits=None,
+        metrics=("map", "precision_radius2", "pr_curve"),
+        map_protocol=args.map_protocol,
+        search_k=args.search_k,
+        chunk_size=chunk,
+        progress=progress if bar else None,
+    )
     if bar:
         print("\r" + " " * 79 + "\r", end="", file=sys.stderr, flush=True)
-    aps = np.concatenate(aps)
     row = {
         "dataset": task.name,
         "method": name,
         "kind": kind,
         "n_bits": int(n_bits),
-        "mAP": float(np.nanmean(aps)) if np.isfinite(aps).any() else float("nan"),
-        "precision_r2": float(p_r2 / n_q) if kind == "hasher" else float("nan"),
-        "fit_s": fit_s,
-        "encode_s": encode_s,
-        "search_s": search_s,
+        "mAP": result["map"],
+        "precision_r2": result.get("precision_radius2", float("nan")),
+        "fit_s": result["fit_s"],
+        "encode_s": result["encode_s"],
+        "search_s": result["search_s"],
         "n_train": int(len(task.train)),
         "n_database": int(n_db),
         "n_queries": int(n_q),
-        "warmup_s": warmup_s,
+        "warmup_s": result["warmup_s"],
     }
-    curve = None
-    if kind == "hasher":
-        total = good[-1]
-        curve = {
-            "radius": list(range(n_bits + 1)),
-            "precision": [
-                float(gd / rt) if rt else 0.0
-                for gd, rt in zip(good, retrieved, strict=True)
-            ],
-            "recall": [float(gd / total) if total else 0.0 for gd in good],
-        }
-    return row, curve
+    return row, result.get("pr_curve")
 
 
 # --------------------------------------------------------------------------
