@@ -13,7 +13,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skhash import LSH, HammingNeighbors, hamming_distance
-from skhash.cli import _atomic_write, available_methods, main
+from skhash.cli import available_methods, main
+from skhash.cli._io import _atomic_write
 from skhash.datasets import read_ivecs, retrieval_split
 from skhash.metrics import precision_recall_curve, precision_within_radius
 
