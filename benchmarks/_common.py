@@ -15,16 +15,14 @@ def default_data_home():
 
 
 def neighbor_indicator(gt_indices, n_database):
-    """Turn Euclidean ground-truth sets into multi-label targets.
+    """Euclidean ground-truth sets as multi-label targets.
 
-    Query ``i`` gets label ``i``; database item ``j`` carries label ``i`` when it
-    is among query ``i``'s true neighbours, so "shares a label" = "is a true
-    neighbour" and the label-based metrics compute the Euclidean protocol.
+    :func:`skhash.evaluation.neighbor_targets`: "shares a label" = "is a true
+    neighbour", so the label-based metrics compute the Euclidean protocol.
     """
-    n_q = gt_indices.shape[0]
-    y_db = np.zeros((n_database, n_q), dtype=np.uint8)
-    y_db[gt_indices, np.arange(n_q)[:, None]] = 1
-    return np.eye(n_q, dtype=np.uint8), y_db
+    from skhash.evaluation import neighbor_targets
+
+    return neighbor_targets(gt_indices, n_database)
 
 
 def print_table(rows, columns, title=None, floatfmt="{:.4f}"):

@@ -13,7 +13,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skhash import LSH, HammingNeighbors, hamming_distance
-from skhash.cli import _atomic_write, available_methods, main, pr_counts
+from skhash.cli import available_methods, main
+from skhash.cli._io import _atomic_write
 from skhash.datasets import read_ivecs, retrieval_split
 from skhash.metrics import precision_recall_curve, precision_within_radius
 
@@ -385,20 +386,6 @@ def test_atomic_write_replaces_whole_file(tmp_path):
 
 
 # ---------------------------------------------------------------------- bench
-
-
-def test_pr_counts_matches_precision_recall_curve():
-    rng = np.random.default_rng(0)
-    codes_q = rng.integers(0, 256, size=(6, 1), dtype=np.uint8)
-    codes_db = rng.integers(0, 256, size=(40, 1), dtype=np.uint8)
-    yq, ydb = rng.integers(0, 3, 6), rng.integers(0, 3, 40)
-    D = hamming_distance(codes_q, codes_db)
-    retrieved, good = pr_counts(D, yq[:, None] == ydb[None, :], 8)
-    precision, recall, _ = precision_recall_curve(yq, ydb, D, n_bits=8)
-    np.testing.assert_allclose(
-        np.divide(good, retrieved, out=np.zeros(9), where=retrieved > 0), precision
-    )
-    np.testing.assert_allclose(good / good[-1], recall)
 
 
 def test_bench_digits_matches_library_metrics(tmp_path, capsys):

@@ -7,10 +7,22 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import Bunch
 
-from skhash import ITQ, LSH, PQ, HammingNeighbors, QuantizedNeighbors
+from skhash import (
+    ITQ,
+    LSH,
+    PQ,
+    SDH,
+    HammingNeighbors,
+    QuantizedNeighbors,
+    hamming_distance,
+)
 from skhash.datasets import euclidean_ground_truth, retrieval_split
-from skhash.evaluation import evaluate
-from skhash.metrics import mean_average_precision, precision_within_radius
+from skhash.evaluation import evaluate, evaluate_fitted, neighbor_targets, pr_counts
+from skhash.metrics import (
+    mean_average_precision,
+    precision_recall_curve,
+    precision_within_radius,
+)
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +170,113 @@ def test_search_time_excludes_the_first_call(digits, monkeypatch):
     sp = retrieval_split(y, n_query_per_class=5, random_state=0)
     (row,) = evaluate(LSH(random_state=0), X, y, protocol=sp, n_bits=[8])
     assert row["search_s"] < 0.4
+
+
+def test_pr_counts_matches_precision_recall_curve():
+    rng = np.random.default_rng(0)
+    codes_q = rng.integers(0, 256, size=(6, 1), dtype=np.uint8)
+    codes_db = rng.integers(0, 256, size=(40, 1), dtype=np.uint8)
+    yq, ydb = rng.integers(0, 3, 6), rng.integers(0, 3, 40)
+    D = hamming_distance(codes_q, codes_db)
+    retrieved, good = pr_counts(D, yq[:, None] == ydb[None, :], 8)
+    precision, recall, _ = precision_recall_curve(yq, ydb, D, n_bits=8)
+    np.testing.assert_allclose(
+        np.divide(good, retrieved, out=np.zeros(9), where=retrieved > 0), precision
+    )
+    np.testing.assert_allclose(good / good[-1], recall)
+
+
+@pytest.mark.parametrize("chunk_size", [None, 7])
+def test_pr_curve_pools_the_counts_of_every_query(digits, chunk_size):
+    X, y = digits
+    sp = retrieval_split(y, n_query_per_class=3, random_state=0)
+    done = []
+    (row,) = evaluate(
+        LSH(random_state=0),
+        X,
+        y,
+        protocol=sp,
+        n_bits=[16],
+        metrics=["map", "precision_radius2", "pr_curve"],
+        chunk_size=chunk_size,
+        progress=lambda n, total: done.append((n, total)),
+    )
+    h = LSH(n_bits=16, random_state=0).fit(X[sp.train])
+    D = hamming_distance(h.transform(X[sp.query]), h.transform(X[sp.database]))
+    precision, recall, radius = precision_recall_curve(
+        y[sp.query], y[sp.database], D, n_bits=16
+    )
+    np.testing.assert_allclose(row["pr_curve"]["precision"], precision)
+    np.testing.assert_allclose(row["pr_curve"]["recall"], recall)
+    assert row["pr_curve"]["radius"] == list(radius)
+    assert row["precision_radius2"] == pytest.approx(
+        precision_within_radius(y[sp.query], y[sp.database], D, radius=2)
+    )
+    assert done[-1] == (30, 30)
+    assert len(done) == (1 if chunk_size is None else 5)
+
+
+def test_euclidean_relevance_without_labels(digits):
+    # Euclidean relevance needs no labels; hashing metrics count true neighbours
+    X, _ = digits
+    rng = np.random.default_rng(0)
+    perm = rng.permutation(len(X))
+    q, db = np.sort(perm[:40]), np.sort(perm[40:])
+    gt = euclidean_ground_truth(X[q], X[db], 10)
+    sp = Bunch(train=db, database=db, query=q, relevance="euclidean", true_neighbors=gt)
+    (row,) = evaluate(LSH(random_state=0), X, None, protocol=sp, n_bits=[16])
+    h = LSH(n_bits=16, random_state=0).fit(X[db])
+    D = hamming_distance(h.transform(X[q]), h.transform(X[db]))
+    yq, ydb = neighbor_targets(gt, len(db))
+    assert row["precision_radius2"] == pytest.approx(
+        precision_within_radius(yq, ydb, D, radius=2)
+    )
+    _, ind = (
+        HammingNeighbors()
+        .fit(h.transform(X[db]))
+        .kneighbors(h.transform(X[q]), n_neighbors=len(db))
+    )
+    assert row["map"] == pytest.approx(mean_average_precision(yq, ydb, ind))
+    assert row["protocol"] == "custom" and row["relevance"] == "euclidean"
+    with pytest.raises(ValueError, match="needs the labels"):
+        evaluate(LSH(), X, None, protocol=Bunch(**{**sp, "relevance": "label"}))
+
+
+def test_evaluate_fitted_quantizer_trained_elsewhere(digits):
+    # the quantizer fitted on X[:500] only encodes the database X[500:]
+    from sklearn.frozen import FrozenEstimator
+
+    X, y = digits
+    pq = PQ(n_bits=16, n_clusters=16, random_state=0).fit(X[:500])
+    scores = evaluate_fitted(
+        pq, X[:30], X[500:], y_query=y[:30], y_database=y[500:], search_k=5
+    )
+    qn = QuantizedNeighbors(FrozenEstimator(pq)).fit(X[500:], y[500:])
+    assert scores["map"] == pytest.approx(qn.score(X[:30], y[:30]))
+    assert set(scores) == {"map", "encode_s", "warmup_s", "search_s", "score_s"}
+    with pytest.raises(ValueError, match="not both nor neither"):
+        evaluate_fitted(pq, X[:30], X[500:])
+    with pytest.raises(ValueError, match="not both nor neither"):
+        evaluate_fitted(
+            pq,
+            X[:30],
+            X[500:],
+            y_query=y[:30],
+            y_database=y[500:],
+            true_neighbors=np.zeros((30, 2), int),
+        )
+
+
+def test_supervised_hasher_gets_the_training_labels(digits):
+    X, y = digits
+    sp = retrieval_split(y, n_query_per_class=5, n_train_per_class=30, random_state=0)
+    sdh = SDH(n_anchors=100, random_state=0)
+    (row,) = evaluate(sdh, X, y, protocol=sp, n_bits=[16])
+    h = SDH(n_bits=16, n_anchors=100, random_state=0).fit(X[sp.train], y[sp.train])
+    nn = HammingNeighbors().fit(h.transform(X[sp.database]), y[sp.database])
+    assert row["map"] == pytest.approx(nn.score(h.transform(X[sp.query]), y[sp.query]))
+
+
+def test_neighbor_targets_errors():
+    with pytest.raises(ValueError, match="2-D array"):
+        neighbor_targets(np.array([0, 1]), 3)
