@@ -21,6 +21,7 @@ from skhash.quantization import OPQ, PQ, QuantizedNeighbors
 #: Names served lazily from :mod:`skhash.deep` (which imports torch and skorch).
 _DEEP = (
     "BaseDeepHasher",
+    "BaseDeepQuantizer",
     "DH",
     "DHN",
     "DNNH",
