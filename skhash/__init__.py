@@ -15,12 +15,13 @@ __version__ = "0.1.0.dev0"
 from skhash._codes import hamming_distance, pack_bits, unpack_codes
 from skhash.base import BaseHasher, BaseQuantizer
 from skhash.linear import CCAITQ, ITQ, KSH, LSH, PCAH, SDH, SpectralHashing
-from skhash.neighbors import HammingNeighbors
+from skhash.neighbors import BaseSearcher, HammingNeighbors
 from skhash.quantization import OPQ, PQ, QuantizedNeighbors
 
 #: Names served lazily from :mod:`skhash.deep` (which imports torch and skorch).
 _DEEP = (
     "BaseDeepHasher",
+    "BaseDeepQuantizer",
     "DH",
     "DHN",
     "DNNH",
@@ -51,6 +52,7 @@ def __dir__():
 __all__ = [
     "BaseHasher",
     "BaseQuantizer",
+    "BaseSearcher",
     "CCAITQ",
     "HammingNeighbors",
     "ITQ",

@@ -1,4 +1,4 @@
-"""Base classes shared by every hasher: validation, binarisation, packing, tags."""
+"""Base classes of hashers and quantizers: validation, binarisation, packing, tags."""
 
 import importlib
 from numbers import Integral
@@ -76,34 +76,27 @@ class DocLinkMixin:
         return {"page": doc_page_name(type(self))}
 
 
-class BaseHasher(
+class BaseCoder(
     DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
-    """Base class of every hashing estimator (template for ``fit``/``transform``).
+    """Base class of every estimator that encodes vectors: hashers and quantizers.
 
-    A concrete hasher implements two methods only:
+    It owns what :class:`BaseHasher` and :class:`BaseQuantizer` share: input
+    validation, the ``fit`` template, the tags and ``_requires_y``. ``fit``
+    validates ``X`` (and ``y``), calls ``self._fit(X, y)``, checks that the
+    fitted arrays and the outputs on the first training rows are finite, and
+    lets the family record the shape of its codes (``_set_code_shape``).
 
-    * ``_fit(X, y)``: learn the hash functions from validated ``X`` (float64 or
-      float32) and, for supervised methods, validated ``y``;
-    * ``_project(X)``: return the real-valued outputs ``(n_samples, n_bits)``
-      whose signs are the bits.
-
-    ``fit`` validates the input and calls ``_fit``; ``decision_function`` validates
-    and calls ``_project``; ``transform`` binarises (bit = 1 where the output is
-    ``>= 0``) and packs eight bits to a byte. Supervised subclasses set
-    ``_requires_y = True``: ``fit`` then raises a ``ValueError`` naming ``y`` when
-    it is missing, and refuses continuous or single-class targets.
-
-    No silent wrong answers: ``fit`` raises a ``ValueError`` when a fitted array,
-    or the outputs on the first training rows, hold NaN or inf (a diverged fit
-    or a degenerate parameter), and ``decision_function``/``transform`` raise
-    when an output does (NaN would otherwise become bit 0).
+    Supervised subclasses set ``_requires_y = True``: ``fit`` then raises a
+    ``ValueError`` naming ``y`` when it is missing, and refuses continuous or
+    single-class targets. ``fit`` keeps ``X`` in float64 or float32 and
+    converts other dtypes to the first of ``_fit_dtypes`` (float64 unless a
+    subclass, such as a network trained in float32, prefers float32).
 
     The scikit-learn mixins sit left of ``BaseEstimator`` here, in the base
-    class, so a concrete hasher is simply ``class ITQ(BaseHasher)``. (Listing the
-    mixins again in every subclass, as ``conventions.md`` first suggested, is not
-    possible: the mixins must run after this class's tag hook to be overridden,
-    and Python's MRO forbids repeating them on both levels.)
+    class, so a concrete method is simply ``class ITQ(BaseHasher)``: the mixins
+    must run after this class's tag hook to be overridden, and Python's MRO
+    forbids repeating them on both levels.
 
     Parameters
     ----------
@@ -118,37 +111,37 @@ class BaseHasher(
         "random_state": ["random_state"],
     }
     _requires_y = False
+    _fit_dtypes = (np.float64, np.float32)
 
     # The template methods -------------------------------------------------
     def _fit(self, X, y):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _project(self, X):  # pragma: no cover - abstract
+    def _fit_outputs(self, X):  # pragma: no cover - abstract
+        """The real-valued outputs that ``fit`` checks on training rows."""
+        raise NotImplementedError
+
+    def _set_code_shape(self):  # pragma: no cover - abstract
+        """Record the fitted code shape (``n_bits_``, ``_n_features_out``)."""
         raise NotImplementedError
 
     # Validation helpers ---------------------------------------------------
     def _validate_fit_input(self, X, y):
-        if self._requires_y:
-            if y is None:
-                raise ValueError(
-                    f"{type(self).__name__} requires y to be passed, but the target "
-                    "y is None: it is a supervised hasher (pass class labels as a "
-                    "1-D array or a 2-D 0/1 multi-label indicator matrix)."
-                )
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                dtype=[np.float64, np.float32],
-                multi_output=True,
-                ensure_min_samples=2,
+        dtype = list(self._fit_dtypes)
+        if not self._requires_y:
+            X = validate_data(self, X, dtype=dtype, ensure_min_samples=2)
+            return X, None
+        if y is None:
+            # Wording shared with scikit-learn's own estimators (and its checks).
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target "
+                "y is None: it is supervised (pass class labels as a 1-D array "
+                "or a 2-D 0/1 multi-label indicator matrix)."
             )
-            check_class_labels(self, y)
-        else:
-            X = validate_data(
-                self, X, dtype=[np.float64, np.float32], ensure_min_samples=2
-            )
-            y = None
+        X, y = validate_data(
+            self, X, y, dtype=dtype, multi_output=True, ensure_min_samples=2
+        )
+        check_class_labels(self, y)
         return X, y
 
     def _validate_query(self, X):
@@ -158,7 +151,7 @@ class BaseHasher(
     # Public API -----------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Learn the hash functions.
+        """Learn the encoding: hash functions, or codebooks and their space.
 
         Parameters
         ----------
@@ -166,22 +159,71 @@ class BaseHasher(
             Training vectors.
         y : array-like of shape (n_samples,) or (n_samples, n_classes), default=None
             Class labels or a 0/1 multi-label indicator matrix. Required by
-            supervised hashers, ignored by unsupervised ones.
+            supervised methods, ignored by unsupervised ones.
 
         Returns
         -------
         self : object
-            The fitted hasher.
+            The fitted estimator.
         """
         X, y = self._validate_fit_input(X, y)
         self._fit(X, y)
         check_finite_fit(self)
         # A diverged model can keep finite weights and still output NaN.
-        check_finite_output(self, self._project(X[:_FIT_CHECK_ROWS]), "fit")
-        self.n_bits_ = int(self.n_bits)
-        self._n_features_out = _bits.n_bytes(self.n_bits)
+        self._fit_outputs(X[:_FIT_CHECK_ROWS])
+        self._set_code_shape()
         return self
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Codes are uint8 whatever the input dtype.
+        tags.transformer_tags.preserves_dtype = []
+        tags.target_tags.required = self._requires_y
+        return tags
+
+
+class BaseHasher(BaseCoder):
+    """Base class of every hashing estimator (template for ``fit``/``transform``).
+
+    A concrete hasher implements two methods only:
+
+    * ``_fit(X, y)``: learn the hash functions from validated ``X`` (float64 or
+      float32) and, for supervised methods, validated ``y``;
+    * ``_project(X)``: return the real-valued outputs ``(n_samples, n_bits)``
+      whose signs are the bits.
+
+    ``fit`` validates the input and calls ``_fit``; ``decision_function`` validates
+    and calls ``_project``; ``transform`` binarises (bit = 1 where the output is
+    ``>= 0``) and packs eight bits to a byte. Supervised subclasses set
+    ``_requires_y = True``: ``fit`` then raises a ``ValueError`` naming ``y`` when
+    it is missing, and refuses continuous or single-class targets. Validation,
+    tags and the ``fit`` template come from ``skhash.base.BaseCoder``.
+
+    No silent wrong answers: ``fit`` raises a ``ValueError`` when a fitted array,
+    or the outputs on the first training rows, hold NaN or inf (a diverged fit
+    or a degenerate parameter), and ``decision_function``/``transform`` raise
+    when an output does (NaN would otherwise become bit 0).
+
+    Parameters
+    ----------
+    n_bits : int
+        Code length in bits.
+    random_state : int, RandomState instance or None
+        Seed of the method's randomness.
+    """
+
+    # The template methods -------------------------------------------------
+    def _project(self, X):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _fit_outputs(self, X):
+        return check_finite_output(self, self._project(X), "fit")
+
+    def _set_code_shape(self):
+        self.n_bits_ = int(self.n_bits)
+        self._n_features_out = _bits.n_bytes(self.n_bits)
+
+    # Public API -----------------------------------------------------------
     def decision_function(self, X):
         """Real-valued outputs whose signs are the bits.
 
@@ -213,13 +255,6 @@ class BaseHasher(
         """
         return _bits.real_to_codes(self.decision_function(X))
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # Codes are uint8 whatever the input dtype.
-        tags.transformer_tags.preserves_dtype = []
-        tags.target_tags.required = self._requires_y
-        return tags
-
 
 class QuantizerCodes(np.ndarray):
     """Codeword indices of a quantizer: a ``uint8`` array that says what it is.
@@ -239,9 +274,7 @@ class QuantizerCodes(np.ndarray):
 _POWERS_OF_TWO = {2**b for b in range(1, 9)}
 
 
-class BaseQuantizer(
-    DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
-):
+class BaseQuantizer(BaseCoder):
     """Base class of the product quantizers (PQ, OPQ, DQN).
 
     A quantizer splits the vectors of the space it works in (``_space(X)``) into
@@ -258,7 +291,10 @@ class BaseQuantizer(
     * optionally ``_from_space(Z)``: map reconstructions back to the input space
       (``inverse_transform``); identity by default.
 
-    Supervised subclasses set ``_requires_y = True``.
+    Supervised subclasses set ``_requires_y = True``. Validation, tags and the
+    ``fit`` template come from ``skhash.base.BaseCoder``; ``fit`` also
+    checks that there are at least ``n_clusters`` training samples and that
+    the training rows map to finite vectors of the quantized space.
 
     Parameters
     ----------
@@ -271,16 +307,11 @@ class BaseQuantizer(
     """
 
     _parameter_constraints: dict = {
-        "n_bits": [IntInterval(1, None, closed="left")],
+        **BaseCoder._parameter_constraints,
         "n_clusters": [Options(Integral, _POWERS_OF_TWO)],
-        "random_state": ["random_state"],
     }
-    _requires_y = False
 
     # The template methods -------------------------------------------------
-    def _fit(self, X, y):  # pragma: no cover - abstract
-        raise NotImplementedError
-
     def _space(self, X):
         return X
 
@@ -315,11 +346,18 @@ class BaseQuantizer(
             )
 
     def _validate_fit_input(self, X, y):
-        return BaseHasher._validate_fit_input(self, X, y)
+        X, y = super()._validate_fit_input(X, y)
+        self._check_n_samples(X.shape[0])
+        return X, y
 
-    def _validate_query(self, X):
-        check_is_fitted(self)
-        return validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+    def _fit_outputs(self, X):
+        return check_finite_output(self, self._space(X), "fit")
+
+    def _set_code_shape(self):
+        self.n_bits_ = int(self.n_bits)
+        self.n_clusters_ = int(self.n_clusters)
+        self.n_subspaces_ = len(self.codebooks_)
+        self._n_features_out = self.n_subspaces_
 
     def _query_space(self, X):
         """Validated queries mapped to the quantized space, checked finite."""
@@ -349,33 +387,6 @@ class BaseQuantizer(
         return arr.astype(np.intp, copy=False)
 
     # Public API -----------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Learn the codebooks (and the quantizer's space).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training vectors.
-        y : array-like of shape (n_samples,) or (n_samples, n_classes), default=None
-            Class labels or a 0/1 multi-label indicator matrix. Required by
-            supervised quantizers, ignored by unsupervised ones.
-
-        Returns
-        -------
-        self : object
-            The fitted quantizer.
-        """
-        X, y = self._validate_fit_input(X, y)
-        self._check_n_samples(X.shape[0])
-        self._fit(X, y)
-        check_finite_fit(self)
-        self.n_bits_ = int(self.n_bits)
-        self.n_clusters_ = int(self.n_clusters)
-        self.n_subspaces_ = len(self.codebooks_)
-        self._n_features_out = self.n_subspaces_
-        return self
-
     def transform(self, X):
         """Encode vectors: the nearest codeword of each sub-vector.
 
@@ -447,10 +458,3 @@ class BaseQuantizer(
         """
         check_is_fitted(self)
         return _pq.sdc_tables(self.codebooks_)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # Codes are uint8 whatever the input dtype.
-        tags.transformer_tags.preserves_dtype = []
-        tags.target_tags.required = self._requires_y
-        return tags

@@ -70,3 +70,41 @@ def test_shallow_packages_do_not_import_deep(path):
         assert _subpackage(mod) != "deep", (path, mod)
     # Optional heavy backends (numba, faiss, the torch GPU search) are allowed in
     # modules imported lazily; test_import_skhash_is_light checks they stay lazy.
+
+
+def _is_base_class_name(node):
+    return isinstance(node, ast.Name) and (
+        node.id.startswith("Base") or node.id.endswith("Mixin")
+    )
+
+
+@pytest.mark.parametrize(
+    "path", sorted(PKG.rglob("*.py")), ids=lambda p: str(p.relative_to(PKG))
+)
+def test_no_borrowed_methods(path):
+    """Check that no class borrows a base class's method: each inherits it.
+
+    ``BaseQuantizer.transform(self, X)`` (an unbound call) or
+    ``transform = BaseQuantizer.transform`` (a copy in a class body) mean the
+    class does not sit where it belongs in the hierarchy.
+    """
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and _is_base_class_name(node.func.value)
+            and node.args
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id == "self"
+        ):
+            pytest.fail(f"{path.name}:{node.lineno}: unbound call {ast.unparse(node)}")
+        if isinstance(node, ast.ClassDef):
+            for stmt in node.body:
+                if (
+                    isinstance(stmt, ast.Assign)
+                    and isinstance(stmt.value, ast.Attribute)
+                    and _is_base_class_name(stmt.value.value)
+                    and not stmt.value.attr.startswith("_parameter")
+                ):
+                    pytest.fail(f"{path.name}:{stmt.lineno}: copied method")

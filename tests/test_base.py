@@ -1,14 +1,17 @@
-"""Behaviour shared through skhash.base: the HTML repr's documentation link."""
+"""Behaviour shared through skhash.base: the coder hierarchy, the HTML repr's link."""
 
 import importlib
 import inspect
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
 from sklearn.base import BaseEstimator
 from sklearn.utils import estimator_html_repr
 
-from skhash import ITQ, HammingNeighbors
+from skhash import ITQ, PQ, SDH, HammingNeighbors
+from skhash.base import BaseCoder, BaseHasher, BaseQuantizer
 
 DOC = Path(__file__).resolve().parents[1] / "doc"
 URL = "https://skhash.readthedocs.io/en/latest/generated/{}.html"
@@ -55,3 +58,29 @@ def test_no_link_for_classes_outside_skhash():
 
     Mine.__module__ = "mypackage.hashers"
     assert Mine()._get_doc_link() == ""
+
+
+def test_one_coder_base_for_hashers_and_quantizers():
+    """Check that validation, the fit template and tags live in BaseCoder only."""
+    shared = ("fit", "_validate_fit_input", "_validate_query", "__sklearn_tags__")
+    for name in shared:
+        assert name in vars(BaseCoder), name
+        assert name not in vars(BaseHasher), name
+    assert issubclass(BaseHasher, BaseCoder) and issubclass(BaseQuantizer, BaseCoder)
+    # the quantizer adds only its own check to the shared validation
+    assert "_validate_query" not in vars(BaseQuantizer)
+    assert "fit" not in vars(BaseQuantizer)
+    assert "decision_function" not in vars(BaseQuantizer)
+
+
+def test_supervised_coders_name_y():
+    """Check the missing-y error of a supervised hasher and quantizer alike."""
+
+    class SupervisedPQ(PQ):
+        _requires_y = True
+
+    X = np.random.default_rng(0).normal(size=(40, 4))
+    for est in (SDH(n_bits=4, n_anchors=10), SupervisedPQ(n_bits=4, n_clusters=4)):
+        with pytest.raises(ValueError, match="requires y to be passed"):
+            est.fit(X)
+        assert est.__sklearn_tags__().target_tags.required

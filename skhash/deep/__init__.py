@@ -14,7 +14,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from skhash.deep import losses
-from skhash.deep._base import BaseDeepHasher
+from skhash.deep._base import BaseDeepHasher, BaseDeepQuantizer, SkorchNetMixin
 from skhash.deep._callbacks import BetaContinuation
 from skhash.deep._dh import DH
 from skhash.deep._dhn import DHN
@@ -42,6 +42,7 @@ __all__ = [
     "DSH",
     "MLP",
     "BaseDeepHasher",
+    "BaseDeepQuantizer",
     "BetaContinuation",
     "DSHConvNet",
     "DivideEncodeHead",
@@ -50,6 +51,7 @@ __all__ = [
     "HashingNetwork",
     "LDPH",
     "SHBDNN",
+    "SkorchNetMixin",
     "SuBiC",
     "UHBDNN",
     "losses",

@@ -1,4 +1,4 @@
-"""BaseDeepHasher: a scikit-learn hasher that trains a skorch net in ``fit``."""
+"""The skorch training of deep hashers and deep quantizers, and their bases."""
 
 import copy
 from numbers import Integral, Real
@@ -8,22 +8,20 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import validate_data
 from skorch import NeuralNet
 
 from skhash._validation import (
     IntInterval,
-    check_class_labels,
     check_float32_range,
     check_memory,
     divergence_hint,
 )
-from skhash.base import BaseHasher
+from skhash.base import BaseHasher, BaseQuantizer
 from skhash.deep._callbacks import DivergenceCheck
 from skhash.deep._modules import MLP, HashHead, HashingNetwork
 from skhash.features._registry import BACKBONES
 
-__all__ = ["BaseDeepHasher"]
+__all__ = ["BaseDeepHasher", "BaseDeepQuantizer", "SkorchNetMixin"]
 
 # Shared parameter documentation, substituted for ``{network_params}`` and
 # ``{training_params}`` in the concrete classes' docstrings.
@@ -101,8 +99,8 @@ def fill_doc(cls):
 _MIN_ENCODE_BATCH = 1024
 
 
-class BaseDeepHasher(BaseHasher):
-    """Base class of the deep hashers: a skorch ``NeuralNet`` built in ``fit``.
+class SkorchNetMixin:
+    """Train a skorch ``NeuralNet`` in ``fit``: the logic every deep method shares.
 
     The estimator *composes* a :class:`skorch.NeuralNet` (kept as ``net_``)
     rather than subclassing it, so it is a plain scikit-learn transformer
@@ -132,13 +130,19 @@ class BaseDeepHasher(BaseHasher):
     untouched and CPU training is reproducible bit for bit. On a GPU it is
     best effort (cuDNN/cuBLAS kernels are not all deterministic).
 
-    **Encoding.** ``decision_function`` runs the module in eval mode without
-    gradients, in batches of ``max(batch_size, 1024)``; ``transform``
-    thresholds at 0 and packs.
+    **Encoding.** ``_project(X)`` runs the module in eval mode without
+    gradients, in batches of ``max(batch_size, 1024)``: the real-valued
+    outputs of a deep hasher (:class:`BaseDeepHasher`), the space that a deep
+    quantizer quantizes (:class:`BaseDeepQuantizer`).
 
-    **Extension points** for a new method (subclass, set ``_requires_y``,
-    declare the method's parameters in ``__init__`` and
-    ``_parameter_constraints``):
+    The mixin goes left of a family base, ``class
+    BaseDeepHasher(SkorchNetMixin, BaseHasher)``: its ``_fit`` (training) and
+    ``_fit_dtypes`` (float32 first) take precedence, and the family base keeps
+    validation, the ``fit`` template, encoding and tags.
+
+    **Extension points** for a new method (subclass :class:`BaseDeepHasher`
+    or :class:`BaseDeepQuantizer`, set ``_requires_y``, declare the method's
+    parameters in ``__init__`` and ``_parameter_constraints``):
 
     * ``_build_head(in_features)``: the hash head, a module with
       ``relaxed(features)`` (what the loss sees) and ``decision(features)``
@@ -160,8 +164,9 @@ class BaseDeepHasher(BaseHasher):
       override ``get_loss`` or ``train_step``).
     * ``_decision_batch(module, xb)``: the decision values of one batch.
 
-    Parameters common to every deep hasher are documented on the concrete
-    classes (:class:`DSH`, :class:`DHN`, :class:`HashNet`, :class:`DNNH`).
+    Parameters common to every deep method are documented on the concrete
+    classes (:class:`DSH`, :class:`DHN`, :class:`HashNet`, :class:`DNNH`,
+    :class:`DQN`).
     """
 
     _requires_y = True
@@ -170,8 +175,12 @@ class BaseDeepHasher(BaseHasher):
     _head_init = "xavier"
     _head_outputs_param = "n_bits"
 
-    _parameter_constraints: dict = {
-        **BaseHasher._parameter_constraints,
+    #: The network trains in float32: integer inputs (pixels) convert to it
+    #: directly.
+    _fit_dtypes = (np.float32, np.float64)
+
+    #: Parameters of the network and its training, added to the family's own.
+    _net_parameter_constraints: dict = {
         "backbone": [None, HasMethods(["forward"]), StrOptions(set(BACKBONES))],
         "hidden_layer_sizes": ["array-like"],
         "input_shape": [None, tuple, list],
@@ -186,28 +195,7 @@ class BaseDeepHasher(BaseHasher):
         "verbose": ["verbose"],
     }
 
-    # Validation -----------------------------------------------------------
-    def _validate_fit_input(self, X, y):
-        if self._requires_y and y is None:
-            # Wording shared with scikit-learn's own estimators (and its checks).
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target "
-                "y is None: pass class labels as a 1-D array or a 2-D 0/1 "
-                "multi-label indicator matrix."
-            )
-        if not self._requires_y:
-            return super()._validate_fit_input(X, y)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            dtype=[np.float32, np.float64],
-            multi_output=True,
-            ensure_min_samples=2,
-        )
-        check_class_labels(self, y)
-        return X, y
-
+    # Targets --------------------------------------------------------------
     def _encode_targets(self, y):
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
@@ -452,6 +440,7 @@ class BaseDeepHasher(BaseHasher):
         return self
 
     def _project(self, X):
+        """The network's outputs on validated ``X``, in eval mode, batch by batch."""
         check_float32_range(self, X)
         X = np.ascontiguousarray(X, dtype=np.float32)
         module = self.net_.module_
@@ -464,3 +453,47 @@ class BaseDeepHasher(BaseHasher):
                 xb = torch.from_numpy(X[start : start + step]).to(device)
                 out.append(self._decision_batch(module, xb).cpu().numpy())
         return np.concatenate(out, axis=0)
+
+
+class BaseDeepHasher(SkorchNetMixin, BaseHasher):
+    """Base class of the deep hashers: a skorch ``NeuralNet`` trained in ``fit``.
+
+    A :class:`~skhash.BaseHasher` whose ``_fit`` trains a network and whose
+    ``_project`` is the network's output (both from
+    :class:`~skhash.deep.SkorchNetMixin`, with the training parameters and
+    the extension points): ``decision_function`` runs the module in eval mode
+    without gradients, in batches of ``max(batch_size, 1024)``;
+    ``transform`` thresholds at 0 and packs.
+
+    Parameters common to every deep hasher are documented on the concrete
+    classes (:class:`DSH`, :class:`DHN`, :class:`HashNet`, :class:`DNNH`).
+    """
+
+    _parameter_constraints: dict = {
+        **BaseHasher._parameter_constraints,
+        **SkorchNetMixin._net_parameter_constraints,
+    }
+
+
+class BaseDeepQuantizer(SkorchNetMixin, BaseQuantizer):
+    """Base class of the deep quantizers: a network, then product quantization.
+
+    A :class:`~skhash.BaseQuantizer` whose space is the output of a network
+    trained in ``fit`` (the training logic, its parameters and its extension
+    points are those of :class:`~skhash.deep.SkorchNetMixin`). A concrete
+    deep quantizer's ``_fit`` trains the network (``super()._fit(X, y)``) and
+    sets ``codebooks_`` and ``subspace_bounds_`` in that space; ``transform``,
+    ``distance_tables`` and ``inverse_transform`` are the quantizer's, on the
+    network's outputs.
+
+    Parameters common to every deep quantizer are documented on the concrete
+    classes (:class:`DQN`).
+    """
+
+    _parameter_constraints: dict = {
+        **BaseQuantizer._parameter_constraints,
+        **SkorchNetMixin._net_parameter_constraints,
+    }
+
+    def _space(self, X):
+        return self._project(X)

@@ -1,18 +1,17 @@
 """Deep Quantization Network."""
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options
+from sklearn.utils._param_validation import Interval
 from skorch.callbacks import Callback
 from torch import nn
 
 from skhash._kernels import pq as _pq
 from skhash._validation import IntInterval
-from skhash.base import _POWERS_OF_TWO, BaseQuantizer, QuantizerCodes
-from skhash.deep._base import BaseDeepHasher, fill_doc
+from skhash.deep._base import BaseDeepQuantizer, fill_doc
 from skhash.deep._criteria import DQNLoss
 
 __all__ = ["DQN"]
@@ -106,7 +105,7 @@ def refresh(net, X, params, rows=None):
 
 
 @fill_doc
-class DQN(BaseDeepHasher):
+class DQN(BaseDeepQuantizer):
     """Deep Quantization Network (DQN).
 
     A network with a tanh bottleneck of ``bottleneck`` (R) units is trained on
@@ -193,8 +192,7 @@ class DQN(BaseDeepHasher):
     """
 
     _parameter_constraints: dict = {
-        **BaseDeepHasher._parameter_constraints,
-        "n_clusters": [Options(Integral, _POWERS_OF_TWO)],
+        **BaseDeepQuantizer._parameter_constraints,
         "bottleneck": [IntInterval(1, None, closed="left")],
         "quantization_weight": [Interval(Real, 0, None, closed="left")],
         "refresh_every": [IntInterval(1, None, closed="left")],
@@ -244,7 +242,7 @@ class DQN(BaseDeepHasher):
         self.random_state = random_state
         self.verbose = verbose
 
-    # BaseDeepHasher extension points ---------------------------------------
+    # SkorchNetMixin extension points ---------------------------------------
     _head_outputs_param = "bottleneck"
 
     def _n_head_outputs(self):
@@ -272,8 +270,7 @@ class DQN(BaseDeepHasher):
 
     # Fit ------------------------------------------------------------------
     def _fit(self, X, y):
-        M = BaseQuantizer._n_subspaces(self, self.bottleneck, what="bottleneck")
-        BaseQuantizer._check_n_samples(self, X.shape[0])
+        M = self._n_subspaces(self.bottleneck, what="bottleneck")
         rng = check_random_state(self.random_state)
         self._refresh = {
             "bounds": _pq.subspace_bounds(self.bottleneck, M),
@@ -292,60 +289,3 @@ class DQN(BaseDeepHasher):
         self.subspace_bounds_ = params["bounds"]
         self.inertia_ = params["inertia"]
         return self
-
-    def fit(self, X, y=None):
-        """Train the network and the codebooks.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training vectors (flat images with ``input_shape``).
-        y : array-like of shape (n_samples,) or (n_samples, n_classes)
-            Class labels or a 0/1 multi-label indicator matrix.
-
-        Returns
-        -------
-        self : DQN
-        """
-        super().fit(X, y)
-        self.n_clusters_ = int(self.n_clusters)
-        self.n_subspaces_ = len(self.codebooks_)
-        self._n_features_out = self.n_subspaces_
-        return self
-
-    # Quantizer API ----------------------------------------------------------
-    def _space(self, X):
-        return self._project(X)
-
-    def _from_space(self, Z):
-        return Z
-
-    _query_space = BaseQuantizer._query_space
-    _check_codes = BaseQuantizer._check_codes
-    inverse_transform = BaseQuantizer.inverse_transform
-    distance_tables = BaseQuantizer.distance_tables
-    symmetric_distance_tables = BaseQuantizer.symmetric_distance_tables
-
-    def transform(self, X):
-        """Encode vectors: nearest codeword of each bottleneck sub-vector.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Vectors to encode.
-
-        Returns
-        -------
-        codes : QuantizerCodes of uint8, shape (n_samples, n_subspaces)
-        """
-        Z = self._query_space(X)
-        codes = _pq.encode(Z, self.codebooks_, self.subspace_bounds_)
-        return codes.view(QuantizerCodes)
-
-    @property
-    def decision_function(self):
-        """Not available: DQN outputs codeword indices, not bits."""
-        raise AttributeError(
-            "DQN is a quantizer: it has no decision_function (its codes are "
-            "codeword indices, not bits); use transform or distance_tables."
-        )

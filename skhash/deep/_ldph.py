@@ -382,7 +382,7 @@ class LDPH(BaseDeepHasher):
         return ((Z - self.scale_mean_) / self.scale_std_).astype(np.float32)
 
     def _codes01(self, Z):
-        return (BaseDeepHasher._project(self, Z) >= 0).astype(np.float32)
+        return (super()._project(Z) >= 0).astype(np.float32)
 
     def _fit(self, X, y):
         if self.pca and self.n_bits > X.shape[1]:
@@ -496,7 +496,7 @@ class LDPH(BaseDeepHasher):
         return self
 
     def _project(self, X):
-        return BaseDeepHasher._project(self, self._preprocess(X))
+        return super()._project(self._preprocess(X))
 
 
 def _affine_fit(d_e, d_h):

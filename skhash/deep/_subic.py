@@ -8,7 +8,7 @@ import torch
 from sklearn.utils._param_validation import Interval, Options
 from torch import nn
 
-from skhash.base import BaseHasher, QuantizerCodes
+from skhash.base import QuantizerCodes
 from skhash.deep._base import BaseDeepHasher, fill_doc
 from skhash.deep._criteria import SuBiCLoss
 
@@ -236,7 +236,7 @@ class SuBiC(BaseDeepHasher):
         return self
 
     def _block_activations(self, X):
-        z = BaseHasher.decision_function(self, X)
+        z = self.decision_function(X)
         return z.reshape(z.shape[0], self.n_subspaces_, self.n_clusters_)
 
     def transform(self, X):

@@ -55,7 +55,7 @@ def score_searcher(
     ``nn.kneighbors(X_chunk, n_neighbors=..., return_distance=True)`` (the whole
     database when ``top_k`` is None, so a full ranking of 1,000 queries x
     1,000,000 items is never held at once), turns the ranking into per-query
-    values against the database labels ``nn._fit_y``, and the per-query values
+    values against the database labels ``nn.labels_``, and the per-query values
     are averaged at the end, leaving out the queries that the metric drops
     (NaN).
 
@@ -65,12 +65,13 @@ def score_searcher(
         A fitted object with ``kneighbors(X, n_neighbors=k,
         return_distance=True)`` returning ``(distances, indices)`` sorted by
         (distance, database index), ``n_samples_fit_`` (database size) and
-        ``_fit_y`` (the database labels given to ``fit``: 1-D labels or a 2-D
-        0/1 indicator matrix).
+        ``labels_`` (the database labels given to ``fit``: 1-D labels or a 2-D
+        0/1 indicator matrix), as every :class:`~skhash.neighbors.BaseSearcher`
+        has.
     X : array-like
         Queries, in the searcher's input space (codes for ``HammingNeighbors``).
     y : array-like of shape (n_queries,) or (n_queries, n_labels)
-        Query labels, of the same kind as ``nn._fit_y``.
+        Query labels, of the same kind as ``nn.labels_``.
     metric : {"map", "precision"} or callable, default="map"
         ``"map"``: mean average precision with ``metric_params`` ``protocol``,
         ``normalize``, ``interpolation``, ``zero_relevant`` and ``ties``, as in
@@ -101,7 +102,7 @@ def score_searcher(
     >>> from skhash.metrics import score_searcher
     >>> class Brute:  # a minimal searcher on 1-D points
     ...     def fit(self, X, y):
-    ...         self.X_, self._fit_y, self.n_samples_fit_ = X, y, len(X)
+    ...         self.X_, self.labels_, self.n_samples_fit_ = X, y, len(X)
     ...         return self
     ...     def kneighbors(self, X, n_neighbors, return_distance=True):
     ...         d = np.abs(X[:, None] - self.X_[None, :])
@@ -116,7 +117,9 @@ def score_searcher(
             f"{type(nn).__name__} is not a fitted searcher: scoring needs "
             "kneighbors() and n_samples_fit_ (fit it first)."
         )
-    y_db = getattr(nn, "_fit_y", None)
+    # ``_fit_y``: the private name of the labels, still set by some searchers
+    # written outside skhash.
+    y_db = getattr(nn, "labels_", getattr(nn, "_fit_y", None))
     if y_db is None:
         raise ValueError(
             f"{type(nn).__name__} was fitted without y, so the database has no "

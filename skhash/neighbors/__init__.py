@@ -1,5 +1,6 @@
-"""Search over packed binary codes."""
+"""Search over packed binary codes, and the base class of every searcher."""
 
+from skhash.neighbors._base import BaseSearcher
 from skhash.neighbors._hamming_neighbors import HammingNeighbors
 from skhash.neighbors._io import IndexFileError, load_index, save_index
 from skhash.neighbors._merge import merge_radius, merge_topk
@@ -16,6 +17,7 @@ def __getattr__(name):
 
 
 __all__ = [
+    "BaseSearcher",
     "HammingNeighbors",
     "IndexFileError",
     "load_index",

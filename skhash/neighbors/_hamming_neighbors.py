@@ -6,13 +6,12 @@ import os
 from numbers import Integral
 
 import numpy as np
-from scipy import sparse
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import _fit_context
 from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skhash._validation import IntInterval, check_n_neighbors
-from skhash.base import DocLinkMixin
+from skhash._validation import IntInterval
+from skhash.neighbors._base import BaseSearcher, RadiusNeighborsMixin
 from skhash.neighbors._validation import (
     RADIUS,
     check_code_type,
@@ -74,7 +73,7 @@ def _have_numba():
 MIH_MIN_SAMPLES = 50_000
 
 
-class HammingNeighbors(DocLinkMixin, BaseEstimator):
+class HammingNeighbors(RadiusNeighborsMixin, BaseSearcher):
     """Exact nearest-neighbour search over packed binary codes.
 
     The search step of a hashing pipeline: ``fit`` stores the database codes
@@ -151,10 +150,16 @@ class HammingNeighbors(DocLinkMixin, BaseEstimator):
     algorithm_ : str
         The backend used for ``kneighbors`` (``"numba"``, ``"numpy"``, ``"mih"``,
         ``"faiss"`` or ``"torch"``).
+    labels_ : ndarray of shape (n_samples_fit,) or (n_samples_fit, n_labels) \
+            or None
+        The database labels given to ``fit``, for ``predict`` and ``score``;
+        None when ``fit`` was given no ``y``.
 
     See Also
     --------
     sklearn.neighbors.NearestNeighbors : The same interface on real vectors.
+    skhash.neighbors.BaseSearcher : The base class that provides ``predict``,
+        ``score`` and the graphs.
     skhash.metrics.mean_average_precision : The metric of ``score``.
 
     Notes
@@ -286,10 +291,9 @@ class HammingNeighbors(DocLinkMixin, BaseEstimator):
         check_code_type(X, "X")
         if y is None:
             X = validate_data(self, X, dtype="numeric")
-            self._fit_y = None
         else:
             X, y = validate_data(self, X, y, dtype="numeric", multi_output=True)
-            self._fit_y = y
+        self._set_labels(y)
         codes = check_codes(X, "X")
         self._fit_codes = codes
         self.n_samples_fit_ = codes.shape[0]
@@ -299,25 +303,13 @@ class HammingNeighbors(DocLinkMixin, BaseEstimator):
         return self
 
     # ------------------------------------------------------------ helpers
-    def _check_query(self, X):
+    def _validate_queries(self, X):
         check_is_fitted(self)
         if X is None:
             return None
         codes = check_codes(X, "X", n_bytes=self.n_features_in_)
         validate_data(self, X, dtype="numeric", reset=False)
         return codes
-
-    def _check_k(self, n_neighbors, self_query):
-        k = check_n_neighbors(self.n_neighbors if n_neighbors is None else n_neighbors)
-        available = self.n_samples_fit_ - (1 if self_query else 0)
-        if k > available:
-            raise ValueError(
-                f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
-                f"n_samples_fit = {self.n_samples_fit_}"
-                + (" (minus the query itself)" if self_query else "")
-                + "."
-            )
-        return int(k)
 
     def _check_radius(self, radius):
         r = self.radius if radius is None else radius
@@ -346,7 +338,7 @@ class HammingNeighbors(DocLinkMixin, BaseEstimator):
         indices : ndarray of int64, shape (n_queries, n_neighbors)
             Database indices; ties in distance are ordered by index.
         """
-        codes = self._check_query(X)
+        codes = self._validate_queries(X)
         self_query = codes is None
         k = self._check_k(n_neighbors, self_query)
         if self_query:
@@ -377,7 +369,7 @@ class HammingNeighbors(DocLinkMixin, BaseEstimator):
             One int64 array of database indices per query, ordered by
             (distance, index).
         """
-        codes = self._check_query(X)
+        codes = self._validate_queries(X)
         r = self._check_radius(radius)
         self_query = codes is None
         searcher = self._radius_searcher(r)
@@ -391,136 +383,6 @@ class HammingNeighbors(DocLinkMixin, BaseEstimator):
         dist_arr = _object_array(dists)
         ind_arr = _object_array(inds)
         return (dist_arr, ind_arr) if return_distance else ind_arr
-
-    def kneighbors_graph(self, X=None, n_neighbors=None, mode="connectivity"):
-        """Sparse graph of the k nearest neighbours of each query.
-
-        Parameters
-        ----------
-        X : array-like of uint8, shape (n_queries, n_bytes), default=None
-            Query codes; None uses the database, excluding self-matches.
-        n_neighbors : int, default=None
-            Number of neighbours.
-        mode : {"connectivity", "distance"}, default="connectivity"
-            Ones, or the Hamming distances (explicit zeros kept).
-
-        Returns
-        -------
-        graph : scipy.sparse.csr_matrix, shape (n_queries, n_samples_fit)
-        """
-        _check_mode(mode)
-        dist, ind = self.kneighbors(X, n_neighbors, return_distance=True)
-        n_q, k = ind.shape
-        data = np.ones(n_q * k) if mode == "connectivity" else dist.ravel()
-        indptr = np.arange(0, n_q * k + 1, k)
-        return sparse.csr_matrix(
-            (data.astype(np.float64), ind.ravel(), indptr),
-            shape=(n_q, self.n_samples_fit_),
-        )
-
-    def radius_neighbors_graph(self, X=None, radius=None, mode="connectivity"):
-        """Sparse graph of the database codes within a radius of each query.
-
-        Parameters
-        ----------
-        X : array-like of uint8, shape (n_queries, n_bytes), default=None
-            Query codes; None uses the database, excluding self-matches.
-        radius : float, default=None
-            Radius (inclusive).
-        mode : {"connectivity", "distance"}, default="connectivity"
-            Ones, or the Hamming distances (explicit zeros kept).
-
-        Returns
-        -------
-        graph : scipy.sparse.csr_matrix, shape (n_queries, n_samples_fit)
-        """
-        _check_mode(mode)
-        dists, inds = self.radius_neighbors(X, radius, return_distance=True)
-        lengths = np.array([len(i) for i in inds], dtype=np.int64)
-        indptr = np.concatenate(([0], np.cumsum(lengths)))
-        ind = np.concatenate(list(inds)) if len(inds) else np.empty(0, np.int64)
-        if mode == "connectivity":
-            data = np.ones(len(ind))
-        else:
-            data = np.concatenate(list(dists)) if len(dists) else np.empty(0)
-        return sparse.csr_matrix(
-            (data.astype(np.float64), ind, indptr),
-            shape=(len(inds), self.n_samples_fit_),
-        )
-
-    # ---------------------------------------------------------- supervised
-    def _require_y(self, what):
-        if self._fit_y is None:
-            raise ValueError(
-                f"{what} needs the database labels: fit HammingNeighbors with y "
-                "(fit(codes, y))."
-            )
-        return self._fit_y
-
-    def predict(self, X):
-        """Majority label of the ``n_neighbors`` nearest database codes.
-
-        Ties between labels go to the smallest label. With a 2-D multi-label
-        indicator ``y``, each label column is voted separately.
-
-        Parameters
-        ----------
-        X : array-like of uint8, shape (n_queries, n_bytes)
-            Query codes.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_queries,) or (n_queries, n_labels)
-        """
-        check_is_fitted(self)
-        y = self._require_y("predict")
-        ind = self.kneighbors(X, return_distance=False)
-        if y.ndim == 1:
-            classes, y_enc = np.unique(y, return_inverse=True)
-            votes = np.zeros((ind.shape[0], len(classes)), dtype=np.int64)
-            np.add.at(votes, (np.arange(ind.shape[0])[:, None], y_enc[ind]), 1)
-            return classes[np.argmax(votes, axis=1)]
-        out = np.empty((ind.shape[0], y.shape[1]), dtype=y.dtype)
-        for j in range(y.shape[1]):
-            classes, y_enc = np.unique(y[:, j], return_inverse=True)
-            votes = np.zeros((ind.shape[0], len(classes)), dtype=np.int64)
-            np.add.at(votes, (np.arange(ind.shape[0])[:, None], y_enc[ind]), 1)
-            out[:, j] = classes[np.argmax(votes, axis=1)]
-        return out
-
-    def score(self, X, y):
-        """Mean average precision of ranking the whole database for each query.
-
-        Relevant database items share the query's label (multi-label: at least
-        one label). Full ranking by (distance, index), AP normalised by the
-        number of relevant items in the database, queries with no relevant item
-        count as 0 (``protocol="full"`` of
-        :func:`skhash.metrics.mean_average_precision`). Use
-        :func:`skhash.metrics.make_map_scorer` for other variants.
-
-        Parameters
-        ----------
-        X : array-like of uint8, shape (n_queries, n_bytes)
-            Query codes.
-        y : array-like of shape (n_queries,) or (n_queries, n_labels)
-            Query labels.
-
-        Returns
-        -------
-        score : float
-            mAP in [0, 1].
-        """
-        from skhash.metrics._scorers import score_searcher
-
-        check_is_fitted(self)
-        self._require_y("score")
-        codes = self._check_query(X)
-        return score_searcher(self, codes, y)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
 
 
 def _drop_self(dist, ind):
@@ -538,8 +400,3 @@ def _object_array(rows):
     for i, r in enumerate(rows):
         out[i] = r
     return out
-
-
-def _check_mode(mode):
-    if mode not in ("connectivity", "distance"):
-        raise ValueError(f'mode must be "connectivity" or "distance", got {mode!r}.')

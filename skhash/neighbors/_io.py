@@ -87,10 +87,10 @@ def save_index(nn, path):
     os.makedirs(path, exist_ok=True)
     codes = np.asarray(nn._fit_codes)
     np.save(os.path.join(path, "codes.npy"), codes)
-    has_y = nn._fit_y is not None
+    has_y = nn.labels_ is not None
     arrays = {"codes": _describe(codes)}
     if has_y:
-        labels = np.asarray(nn._fit_y)
+        labels = np.asarray(nn.labels_)
         np.save(os.path.join(path, "labels.npy"), labels)
         arrays["labels"] = _describe(labels)
     params = nn.get_params(deep=False)

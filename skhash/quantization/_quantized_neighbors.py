@@ -1,7 +1,7 @@
 """Exact asymmetric-distance (ADC) search over the codes of a quantizer."""
 
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
+from sklearn.base import MetaEstimatorMixin, _fit_context, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils._param_validation import HasMethods, StrOptions
@@ -9,11 +9,11 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from skhash._kernels import pq as _pq
 from skhash._kernels import pq_fastscan as _fs
-from skhash._validation import IntInterval, check_n_neighbors
-from skhash.base import DocLinkMixin
+from skhash._validation import IntInterval
+from skhash.neighbors._base import BaseSearcher
 
 
-class QuantizedNeighbors(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
+class QuantizedNeighbors(MetaEstimatorMixin, BaseSearcher):
     """Nearest-neighbour search by asymmetric distance over quantizer codes.
 
     The search step for quantizers (:class:`PQ`, :class:`OPQ`, ``DQN``):
@@ -79,10 +79,16 @@ class QuantizedNeighbors(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
         Number of database vectors.
     n_features_in_ : int
         Number of features of the vectors.
+    labels_ : ndarray of shape (n_samples_fit,) or (n_samples_fit, n_labels) \
+            or None
+        The database labels given to ``fit``, for ``predict`` and ``score``;
+        None when ``fit`` was given no ``y``.
 
     See Also
     --------
     HammingNeighbors : The search step for binary hashers.
+    skhash.neighbors.BaseSearcher : The base class that provides ``predict``,
+        ``score`` and ``kneighbors_graph``.
 
     Notes
     -----
@@ -196,23 +202,12 @@ class QuantizedNeighbors(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
             self.packed_codes_ = self._packed_codes()
         if hasattr(self.quantizer_, "feature_names_in_"):
             self.feature_names_in_ = self.quantizer_.feature_names_in_
-        if y is None:
-            self._fit_y = None
-        else:
+        if y is not None:
             y = np.asarray(y)
             if y.ndim == 2 and y.shape[1] == 1:
                 y = y.ravel()
-            self._fit_y = y
+        self._set_labels(y)
         return self
-
-    def _check_k(self, n_neighbors):
-        k = check_n_neighbors(self.n_neighbors if n_neighbors is None else n_neighbors)
-        if k > self.n_samples_fit_:
-            raise ValueError(
-                f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
-                f"n_samples_fit = {self.n_samples_fit_}."
-            )
-        return int(k)
 
     def kneighbors(self, X, n_neighbors=None, return_distance=True):
         """Find the k nearest database items of each query by ADC.
@@ -273,72 +268,6 @@ class QuantizedNeighbors(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
         dist = bias[:, None] + qdist / scale[:, None]
         return dist.astype(T.dtype, copy=False), ind
 
-    def _require_y(self, what):
-        if self._fit_y is None:
-            raise ValueError(
-                f"{what} needs the database labels: fit QuantizedNeighbors with y "
-                "(fit(X, y))."
-            )
-        return self._fit_y
-
-    def predict(self, X):
-        """Majority label of the ``n_neighbors`` nearest database items.
-
-        Ties between labels go to the smallest label. With a 2-D multi-label
-        indicator ``y``, each label column is voted separately.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_queries, n_features)
-            Query vectors.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_queries,) or (n_queries, n_labels)
-        """
-        check_is_fitted(self)
-        y = self._require_y("predict")
-        ind = self.kneighbors(X, return_distance=False)
-        if y.ndim == 1:
-            return _vote(y, ind)
-        out = np.empty((ind.shape[0], y.shape[1]), dtype=y.dtype)
-        for j in range(y.shape[1]):
-            out[:, j] = _vote(y[:, j], ind)
-        return out
-
-    def score(self, X, y):
-        """Mean average precision of ranking the whole database for each query.
-
-        Relevant database items share the query's label (multi-label: at least
-        one label). Full ranking by (distance, index), AP normalised by the
-        number of relevant items in the database, queries with no relevant item
-        count as 0 (``protocol="full"`` of
-        :func:`skhash.metrics.mean_average_precision`), as
-        ``HammingNeighbors.score``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_queries, n_features)
-            Query vectors.
-        y : array-like of shape (n_queries,) or (n_queries, n_labels)
-            Query labels.
-
-        Returns
-        -------
-        score : float
-            mAP in [0, 1].
-        """
-        from skhash.metrics._scorers import score_searcher
-
-        check_is_fitted(self)
-        self._require_y("score")
-        return score_searcher(self, X, y)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
-
 
 def _fitted(estimator):
     try:
@@ -346,10 +275,3 @@ def _fitted(estimator):
     except NotFittedError:
         return False
     return True
-
-
-def _vote(y, ind):
-    classes, y_enc = np.unique(y, return_inverse=True)
-    votes = np.zeros((ind.shape[0], len(classes)), dtype=np.int64)
-    np.add.at(votes, (np.arange(ind.shape[0])[:, None], y_enc[ind]), 1)
-    return classes[np.argmax(votes, axis=1)]

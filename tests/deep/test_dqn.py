@@ -117,6 +117,20 @@ def test_fit_transform_tables(data):
     assert dqn.get_feature_names_out().tolist() == ["dqn0", "dqn1", "dqn2", "dqn3"]
 
 
+def test_dqn_is_a_plain_deep_quantizer():
+    """Check that DQN inherits the quantizer API instead of copying it."""
+    from skhash.base import BaseHasher, BaseQuantizer
+    from skhash.deep import BaseDeepQuantizer, SkorchNetMixin
+
+    assert issubclass(DQN, BaseDeepQuantizer)
+    assert issubclass(DQN, BaseQuantizer) and issubclass(DQN, SkorchNetMixin)
+    assert not issubclass(DQN, BaseHasher)
+    for name in ("fit", "transform", "distance_tables", "inverse_transform"):
+        assert name not in vars(DQN), name
+    assert DQN.transform is BaseQuantizer.transform
+    assert not hasattr(DQN, "decision_function")
+
+
 def test_schedule_lambda_after_first_refresh(data):
     X, y = data
     two = DQN(**{**TINY, "max_epochs": 2}).fit(X, y)

@@ -29,7 +29,7 @@ class BruteSearcher(BaseEstimator):
 
     def fit(self, X, y=None):
         self.codes_ = self._codes(X)
-        self._fit_y = None if y is None else np.asarray(y)
+        self.labels_ = None if y is None else np.asarray(y)
         self.n_samples_fit_ = len(self.codes_)
         self.n_calls_ = 0
         return self
