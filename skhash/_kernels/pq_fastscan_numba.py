@@ -351,3 +351,31 @@ if SIMD:
 
 else:  # pragma: no cover - depends on the CPU
     fastscan_topk_simd = None
+
+
+@njit(cache=True, parallel=True)
+def rerank_topk(T, codes, cand, k):
+    """Exact ADC re-ranking of candidate lists (``pq_fastscan.rerank``'s kernel).
+
+    Each candidate's distance is summed over ``m = 0 .. M-1`` in ``T``'s
+    dtype (the exact kernels' order); candidates are sorted by index, then
+    stably by distance, and the first ``k`` kept.
+    """
+    n_q, n_cand = cand.shape
+    M = T.shape[1]
+    out_d = np.empty((n_q, k), dtype=T.dtype)
+    out_i = np.empty((n_q, k), dtype=np.int64)
+    for q in prange(n_q):
+        idx = np.sort(cand[q])
+        d = np.empty(n_cand, dtype=T.dtype)
+        for j in range(n_cand):
+            c = codes[idx[j]]
+            s = T[q, 0, c[0]]
+            for m in range(1, M):
+                s += T[q, m, c[m]]
+            d[j] = s
+        order = np.argsort(d, kind="mergesort")
+        for j in range(k):
+            out_d[q, j] = d[order[j]]
+            out_i[q, j] = idx[order[j]]
+    return out_d, out_i

@@ -131,16 +131,21 @@ def test_unknown_backend():
         )
 
 
-def test_rerank_equals_exact_adc_on_candidates():
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rerank_equals_exact_adc_on_candidates(backend, dtype):
+    if backend == "numba":
+        pytest.importorskip("numba")
     rng = np.random.default_rng(5)
-    T = rng.random((8, 6, 16)).astype(np.float32)
+    T = rng.random((8, 6, 16)).astype(dtype)
+    T[:, :, 8:] = T[:, :, :8]  # repeated entries: tied distances
     codes = rng.integers(0, 16, (400, 6), dtype=np.uint8)
     cand = np.stack([rng.permutation(400)[:60] for _ in range(8)])
-    dist, ind = fs.rerank(T, codes, cand, 10)
+    dist, ind = fs.rerank(T, codes, cand, 10, backend=backend)
     D = _pq.adc_distances(T, codes)
     for q in range(8):
         sub = D[q, cand[q]]
         order = np.lexsort((cand[q], sub))[:10]
         np.testing.assert_array_equal(ind[q], cand[q][order])
         np.testing.assert_array_equal(dist[q], sub[order])
-    assert dist.dtype == np.float32
+    assert dist.dtype == dtype
