@@ -192,15 +192,18 @@ def test_gallery_example_runs(path, monkeypatch):
 
 def _code_blocks(text):
     """(code, expected output or None) pairs of a page, dedented, in order."""
-    pairs = []
+    pairs, python_end = [], 0
     for m in _BLOCK_RE.finditer(text):
         lines = m.group("body").rstrip().splitlines()
         width = min(len(x) - len(x.lstrip()) for x in lines if x.strip())
         body = "\n".join(x[width:] for x in lines) + "\n"
         if m.group("lang") == "python":
             pairs.append([body, None])
-        elif pairs and pairs[-1][1] is None:
-            pairs[-1][1] = body
+            python_end = m.end()
+        elif (
+            pairs and pairs[-1][1] is None and not text[python_end : m.start()].strip()
+        ):
+            pairs[-1][1] = body  # a text block right after: the printed output
     return pairs
 
 
@@ -218,7 +221,15 @@ def test_user_guide_code_runs(page, monkeypatch, tmp_path):
     namespace = {"__name__": "__main__"}
     pairs = _code_blocks(text)
     assert pairs, f"{page.name} is marked runnable but has no python block"
-    with threadpool_limits(limits=1):
+    torch_threads = None
+    if "torch" in sys.modules or "skhash.deep" in text:
+        import torch
+
+        torch_threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+    with threadpool_limits(limits=1), contextlib.ExitStack() as stack:
+        if torch_threads is not None:
+            stack.callback(torch.set_num_threads, torch_threads)
         for i, (code, expected) in enumerate(pairs):
             out = io.StringIO()
             with contextlib.redirect_stdout(out):
