@@ -1,7 +1,7 @@
 """
-=========================================
+==========================================
 Retrieving digits with a supervised hasher
-=========================================
+==========================================
 
 An unsupervised hasher such as :class:`~skhash.ITQ` keeps the Euclidean
 neighbourhoods of the features; a supervised one such as
