@@ -1,6 +1,10 @@
-"""The documentation builds without warnings, and every gallery example runs."""
+"""The documentation builds without warnings, every gallery example runs, and
+the user guide's code runs and prints what the page shows."""
 
+import contextlib
+import io
 import os
+import re
 import runpy
 import shutil
 import subprocess
@@ -12,6 +16,20 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "examples").glob("plot_*.py"))
+# User-guide pages whose code blocks form one runnable session: they say so in
+# an rst comment, so that pages of fragments (pretrained.rst) stay free-form.
+RUNNABLE_MARK = ".. The code blocks of this page run, in order, in tests/test_docs.py."
+GUIDE_PAGES = sorted(
+    p
+    for p in (REPO / "doc" / "user_guide").glob("*.rst")
+    if RUNNABLE_MARK in p.read_text()
+)
+# A ``python`` block, optionally followed by the ``text`` block of its output.
+_BLOCK_RE = re.compile(
+    r"^(?P<indent> *)\.\. code-block:: (?P<lang>python|text)\n\n"
+    r"(?P<body>(?:(?P=indent) +\S.*\n|[ \t]*\n)+)",
+    re.M,
+)
 # build products that sphinx and sphinx-gallery write into the source folder
 BUILD_PRODUCTS = ("_build", "generated", "auto_examples", "sg_execution_times.rst")
 
@@ -170,3 +188,53 @@ def test_gallery_example_runs(path, monkeypatch):
     # No time limit here (shared, noisy machines): the gallery's run times are
     # in sphinx-gallery's own report when the docs are built.
     print(f"{path.name}: {elapsed:.1f} s")
+
+
+def _code_blocks(text):
+    """(code, expected output or None) pairs of a page, dedented, in order."""
+    pairs, python_end = [], 0
+    for m in _BLOCK_RE.finditer(text):
+        lines = m.group("body").rstrip().splitlines()
+        width = min(len(x) - len(x.lstrip()) for x in lines if x.strip())
+        body = "\n".join(x[width:] for x in lines) + "\n"
+        if m.group("lang") == "python":
+            pairs.append([body, None])
+            python_end = m.end()
+        elif (
+            pairs and pairs[-1][1] is None and not text[python_end : m.start()].strip()
+        ):
+            pairs[-1][1] = body  # a text block right after: the printed output
+    return pairs
+
+
+@pytest.mark.parametrize("page", GUIDE_PAGES, ids=[p.stem for p in GUIDE_PAGES])
+def test_user_guide_code_runs(page, monkeypatch, tmp_path):
+    """Each marked page's python blocks run in one namespace, in order; a
+    ``text`` block right after one is its printed output (spaces aside)."""
+    text = page.read_text()
+    if "skhash.deep" in text or "skorch" in text:
+        pytest.importorskip("torch")
+        pytest.importorskip("skorch")
+    from threadpoolctl import threadpool_limits
+
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "__main__"}
+    pairs = _code_blocks(text)
+    assert pairs, f"{page.name} is marked runnable but has no python block"
+    torch_threads = None
+    if "torch" in sys.modules or "skhash.deep" in text:
+        import torch
+
+        torch_threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+    with threadpool_limits(limits=1), contextlib.ExitStack() as stack:
+        if torch_threads is not None:
+            stack.callback(torch.set_num_threads, torch_threads)
+        for i, (code, expected) in enumerate(pairs):
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                exec(compile(code, f"{page.name}, block {i + 1}", "exec"), namespace)
+            if expected is not None:
+                assert out.getvalue().split() == expected.split(), (
+                    f"{page.name}, block {i + 1} printed:\n{out.getvalue()}"
+                )
