@@ -1,23 +1,27 @@
 """numba kernels of the 4-bit fast scan (optional: imported only when numba exists).
 
-``fastscan_topk`` scans the packed layout of :mod:`skhash._kernels.pq_fastscan`
-block by block (32 items) for a group of queries while the block is in cache.
-Per block and query, ``_block_distances`` returns the 32 quantized distances
+``fastscan_topk_simd`` and ``fastscan_topk_portable`` scan the packed layout
+of :mod:`skhash._kernels.pq_fastscan` block by block (32 items) for a group
+of queries while the block is in cache. Per block and query, the block
+scorer returns the 32 quantized distances
 and a bit mask of those below the worst of the query's heap; only masked
 items touch the heap (a bounded max-heap on (distance, index); items are
 scanned by increasing index and enter only when strictly better, so ties are
 resolved by index).
 
-Two implementations of ``_block_distances`` give identical integers:
+Two block scorers give identical integers:
 
-* ``SIMD`` (x86-64 with AVX2): an LLVM intrinsic that, for two queries at
-  once, loads 32 code bytes (a pair of sub-quantizers), splits the nibbles,
-  looks the 32 + 32 distances up in each query's 32-byte table with two
+* ``_simd_block2`` (x86-64 with AVX2, ``SIMD``): an LLVM intrinsic that, for
+  two queries at once, loads 32 code bytes (a pair of sub-quantizers), splits
+  the nibbles, looks the 32 + 32 distances up in each query's 32-byte table with two
   ``vpshufb`` and accumulates them in 16-bit lanes (the look-up bytes read as
   16-bit words, plus the same words shifted by 8, which separates even and
   odd items without widening); the two sub-quantizers' lanes are added at the
   end and compared with each query's threshold in one vector compare.
-* the portable loop: the same sums, one item at a time.
+* ``_portable_block``: the same sums, one item at a time.
+
+Only the AVX2 kernel is compiled on a CPU that has AVX2; elsewhere it is not
+defined (``fastscan_topk_simd is None``), so LLVM never meets the intrinsic.
 """
 
 import numpy as np
