@@ -140,7 +140,10 @@ def build(X, n_train, bits, rerank, seed):
     blocks = _fs.pack_codes(codes)
 
     def same_codebook(q, k):
-        T = fpq.compute_distance_tables(q).reshape(len(q), n_sub, 16)
+        q = np.ascontiguousarray(q, dtype=np.float32)
+        T = np.empty((len(q), n_sub * 16), dtype=np.float32)
+        fpq.compute_distance_tables(len(q), faiss.swig_ptr(q), faiss.swig_ptr(T))
+        T = T.reshape(len(q), n_sub, 16)
         Q, _, _ = _fs.quantize_tables(T)
         return _fs.fastscan_kneighbors(Q, blocks, len(X), k)[1]
 
