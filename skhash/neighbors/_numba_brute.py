@@ -3,9 +3,9 @@
 import numpy as np
 
 from skhash._kernels.bits import codes_to_words
+from skhash._kernels.jit import HAVE_NUMBA, numba_threads
 from skhash._validation import IntInterval
-from skhash.neighbors._database import WordDatabase
-from skhash.neighbors._jit import HAVE_NUMBA, numba_threads
+from skhash.neighbors._database import as_database
 from skhash.neighbors._merge import merge_radius, merge_topk
 
 #: Use counting selection instead of the heap when ``k * COUNT_RATIO >= n_db``
@@ -24,9 +24,9 @@ def _kernels():
             "algorithm='numba' needs numba: pip install 'skhash[fast]' "
             "(or use algorithm='brute', the NumPy backend)."
         )
-    from skhash.neighbors import _numba_kernels
+    from skhash._kernels import hamming_numba
 
-    return _numba_kernels
+    return hamming_numba
 
 
 class NumbaBruteSearcher:
@@ -34,7 +34,7 @@ class NumbaBruteSearcher:
 
     Parameters
     ----------
-    codes : ndarray of uint8, shape (n_db, n_bytes)
+    codes : ndarray of uint8, shape (n_db, n_bytes), or CodeDatabase
         Database codes; a memory-mapped array is searched in chunks, not copied.
     chunk_rows : int or None
         Chunk size of a memory-mapped database.
@@ -49,7 +49,7 @@ class NumbaBruteSearcher:
 
     def __init__(self, codes, chunk_rows=None):
         _kernels()
-        self.db = WordDatabase(codes, chunk_rows=chunk_rows)
+        self.db = as_database(codes, chunk_rows=chunk_rows)
         self.n_db = self.db.n_db
 
     def kneighbors(self, codes, k, n_jobs=None):

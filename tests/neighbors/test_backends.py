@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from skhash import ITQ, HammingNeighbors, hamming_distance, pack_bits
+from skhash._kernels.jit import HAVE_NUMBA
 from skhash.neighbors import merge_topk
-from skhash.neighbors._jit import HAVE_NUMBA
 
 try:
     import faiss  # noqa: F401
@@ -188,14 +188,19 @@ def test_auto_reports_choice(capsys):
 
 @pytest.mark.skipif(not HAVE_NUMBA, reason="numba")
 def test_auto_uses_mih_for_radius_on_large_databases(capsys, monkeypatch):
-    from skhash.neighbors import _hamming_neighbors
+    from skhash.neighbors import _backends
 
-    monkeypatch.setattr(_hamming_neighbors, "MIH_MIN_SAMPLES", 100)
+    monkeypatch.setattr(_backends, "MIH_MIN_SAMPLES", 100)
     db, q = _learned_codes(32, n_db=400, seed=2)
     nn = HammingNeighbors(verbose=1).fit(db)
-    _check_radius(nn, q, db, 2)
+    # the radius index is built in fit, on the scan's database
     assert "multi-index hashing" in capsys.readouterr().out
-    assert nn._mih is not None
+    assert nn._radius_index is not None
+    assert nn._radius_index.db is nn._searcher.db
+    assert nn._radius_searcher(2) is nn._radius_index
+    _check_radius(nn, q, db, 2)
+    for r in (0, 1, 3, 7):  # other radii: the index or the scan, same result
+        _check_radius(nn, q, db, r)
 
 
 def test_bad_algorithm_params():
