@@ -237,13 +237,17 @@ def test_torch_cuda_matches_brute_force():
     _check_radius(nn, q, db, 60)
 
 
-@pytest.mark.parametrize(
-    "algorithm",
-    [
-        "numpy",
-        pytest.param("numba", marks=pytest.mark.skipif(not HAVE_NUMBA, reason="numba")),
-    ],
-)
+SCAN_BACKENDS = [
+    "numpy",
+    pytest.param("numba", marks=pytest.mark.skipif(not HAVE_NUMBA, reason="numba")),
+    pytest.param(
+        "faiss",
+        marks=[pytest.mark.faiss, pytest.mark.skipif(not HAVE_FAISS, reason="faiss")],
+    ),
+]
+
+
+@pytest.mark.parametrize("algorithm", SCAN_BACKENDS)
 def test_memory_mapped_database_is_not_copied(tmp_path, algorithm, monkeypatch):
     """A np.load(..., mmap_mode="r") database is searched in chunks, exactly."""
     from skhash.neighbors import _database
@@ -255,10 +259,10 @@ def test_memory_mapped_database_is_not_copied(tmp_path, algorithm, monkeypatch):
     mm = np.load(tmp_path / "db.npy", mmap_mode="r")
     nn = HammingNeighbors(algorithm=algorithm).fit(mm)
     searcher = nn._searcher
-    database = getattr(searcher, "db", None)
-    if database is not None:  # numba backend
-        assert not database.in_memory and database._db_t is None
-        assert database.chunk_rows == 333
+    database = searcher.db
+    assert not database.in_memory and database._db_t is None
+    assert database.chunk_rows == 333
+    assert getattr(searcher, "index", None) is None  # faiss: no index of its own
     assert _database.is_memory_mapped(nn._fit_codes)
     for k in (1, 50, 700):
         _check_knn(nn, q, db, k)
@@ -332,3 +336,68 @@ def test_save_load_roundtrip(tmp_path, algorithm):
     (tmp_path / "index" / "params.json").write_text('{"format": 99}')
     with pytest.raises(ValueError, match="saved HammingNeighbors"):
         load_index(path)
+
+
+@pytest.mark.faiss
+@pytest.mark.skipif(not HAVE_FAISS, reason="faiss")
+@pytest.mark.parametrize("n_bits", [20, 64, 72])
+def test_faiss_memmap_chunks_equal_numba_and_in_memory(tmp_path, n_bits):
+    """FAISS on a memmap: one temporary index per chunk, merged with ties by
+    index; the same neighbours as the in-memory index and the other backends,
+    and pickling keeps the memmap unindexed."""
+    rng = np.random.default_rng(n_bits)
+    db = _random_codes(rng, 700, n_bits, 0.05)  # sparse bits: many ties
+    db[::9] = db[0]  # exact duplicates of query 0 in every chunk
+    q = np.concatenate([db[:1], _random_codes(rng, 20, n_bits, 0.05)])
+    np.save(tmp_path / "db.npy", db)
+    mm = np.load(tmp_path / "db.npy", mmap_mode="r")
+    nn = HammingNeighbors(algorithm="faiss", algorithm_params={"chunk_rows": 64})
+    nn.fit(mm)
+    assert nn._searcher.index is None and not nn._searcher.db.in_memory
+    refs = [HammingNeighbors(algorithm="faiss").fit(db)]
+    refs.append(HammingNeighbors(algorithm="numba" if HAVE_NUMBA else "numpy"))
+    refs[-1].fit(db)
+    assert refs[0]._searcher.index is not None
+    for k in (1, 30, 78, 79, 700):  # 78 copies of db[0]: ties at the k-th
+        d, i = nn.kneighbors(q, n_neighbors=k)
+        for ref in refs:
+            d_ref, i_ref = ref.kneighbors(q, n_neighbors=k)
+            np.testing.assert_array_equal(i, i_ref)
+            np.testing.assert_array_equal(d, d_ref)
+    for r in (0, 3):
+        rd, ri = nn.radius_neighbors(q, radius=r)
+        for ref in refs:
+            rd_ref, ri_ref = ref.radius_neighbors(q, radius=r)
+            for a, b, c, e in zip(rd, ri, rd_ref, ri_ref, strict=True):
+                np.testing.assert_array_equal(b, e)
+                np.testing.assert_array_equal(a, c)
+    clone = pickle.loads(pickle.dumps(nn))
+    np.testing.assert_array_equal(clone.kneighbors(q)[1], nn.kneighbors(q)[1])
+
+
+def _state(nn):
+    """What the estimator holds: attribute names and object identities."""
+    return {k: id(v) for k, v in vars(nn).items()}, {
+        k: id(v) for k, v in vars(nn._searcher).items()
+    }
+
+
+@pytest.mark.parametrize("algorithm", ["auto", *BACKENDS])
+def test_queries_do_not_change_the_estimator(algorithm, monkeypatch):
+    """Every structure a query needs is built in fit (the radius index too)."""
+    from skhash.neighbors import _backends
+
+    monkeypatch.setattr(_backends, "MIH_MIN_SAMPLES", 100)
+    db, q = _learned_codes(32, n_db=400, seed=2)
+    nn = HammingNeighbors(n_neighbors=3, algorithm=algorithm).fit(db)
+    before = _state(nn)
+    radius_index = getattr(nn, "_radius_index", None)
+    nn.kneighbors(q)
+    nn.kneighbors()
+    nn.radius_neighbors(q, radius=2)
+    nn.radius_neighbors(q, radius=9)
+    nn.kneighbors(q, n_neighbors=300)
+    assert _state(nn) == before
+    assert nn._radius_index is radius_index
+    if algorithm == "auto" and nn.algorithm_ == "numba":
+        assert radius_index is not None
