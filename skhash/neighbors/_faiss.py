@@ -111,13 +111,15 @@ class FaissSearcher:
         if self.db.in_memory:
             self.index = _flat_index(faiss, np.ascontiguousarray(self.db.codes))
 
-    def _indexes(self, faiss):
-        """Yield ``(offset, index)`` over the database."""
+    def _search(self, faiss, search):
+        """``search(index, offset)`` over the database: one index, or one per chunk."""
         if self.index is not None:
-            yield 0, self.index
-            return
+            return [search(self.index, 0)]
+        out = []
         for offset, piece in self.db.code_chunks():
-            yield offset, _flat_index(faiss, piece)
+            # One temporary index at a time: built, searched, freed.
+            out.append(search(_flat_index(faiss, piece), offset))
+        return out
 
     def kneighbors(self, codes, k, n_jobs=None):
         """k nearest codes of each query, by (distance, index)."""
@@ -126,12 +128,14 @@ class FaissSearcher:
         n_q = codes.shape[0]
         if n_q == 0:
             return np.empty((0, k), np.int32), np.empty((0, k), np.int64)
-        dists, inds = [], []
+
+        def search(index, offset):
+            d, i = _index_kneighbors(index, codes, min(k, index.ntotal))
+            return d, i + offset
+
         with _omp_threads(faiss, n_jobs):
-            for offset, index in self._indexes(faiss):
-                d, i = _index_kneighbors(index, codes, min(k, index.ntotal))
-                dists.append(d)
-                inds.append(i + offset)
+            parts = self._search(faiss, search)
+        dists, inds = [p[0] for p in parts], [p[1] for p in parts]
         if not dists:  # empty memory-mapped database: no chunk
             return np.empty((n_q, 0), np.int32), np.empty((n_q, 0), np.int64)
         if len(dists) == 1:
@@ -145,12 +149,11 @@ class FaissSearcher:
         r = int(min(np.floor(radius), self.max_dist))
         if codes.shape[0] == 0:
             return [], []
-        dist_parts, ind_parts = [], []
         with _omp_threads(faiss, n_jobs):
-            for offset, index in self._indexes(faiss):
-                d, i = _index_radius(index, codes, r, offset)
-                dist_parts.append(d)
-                ind_parts.append(i)
+            parts = self._search(
+                faiss, lambda index, offset: _index_radius(index, codes, r, offset)
+            )
+        dist_parts, ind_parts = [p[0] for p in parts], [p[1] for p in parts]
         if not dist_parts:  # empty memory-mapped database: no chunk
             n_q = codes.shape[0]
             return [np.empty(0, np.int32)] * n_q, [np.empty(0, np.int64)] * n_q

@@ -115,9 +115,10 @@ def warm_up():
     >>> warm_up()  # doctest: +SKIP
     """
     rng = np.random.default_rng(0)
+    n_db = 8192  # k = 3: heap, k = 40: running selection, k = 60: counting
     for n_bytes in (8, 16):
-        db = rng.integers(0, 256, (64, n_bytes), dtype=np.uint8)
+        db = rng.integers(0, 256, (n_db, n_bytes), dtype=np.uint8)
         s = NumbaBruteSearcher(db)
-        s.kneighbors(db[:2], 3)
-        s.kneighbors(db[:2], 60)
+        for k in (3, SELECT_MIN_K + 8, 60):
+            s.kneighbors(db[:2], k)
         s.radius_neighbors(db[:2], 2)

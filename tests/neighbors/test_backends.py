@@ -1,6 +1,7 @@
 """Every search backend returns exactly the brute-force result, ties by index."""
 
 import functools
+import json
 import pickle
 
 import numpy as np
@@ -401,3 +402,101 @@ def test_queries_do_not_change_the_estimator(algorithm, monkeypatch):
     assert nn._radius_index is radius_index
     if algorithm == "auto" and nn.algorithm_ == "numba":
         assert radius_index is not None
+
+
+_MEMORY_CHILD = r"""
+import json, sys
+import numpy as np
+from skhash.neighbors import HammingNeighbors
+
+path, algorithm, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+
+def kb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1])
+
+db = np.load(path, mmap_mode="r")
+q = np.asarray(db[:50]).copy()
+# imports and compiled kernels first (the same paths as below), so that only
+# the search is measured
+warm = HammingNeighbors(algorithm=algorithm).fit(np.asarray(db[:8192]))
+warm.kneighbors(q[:2])
+warm.radius_neighbors(q[:2], radius=3)
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # reset the RSS high-water mark
+before, file_before = kb("VmRSS:"), kb("RssFile:")
+nn = HammingNeighbors(algorithm=algorithm, algorithm_params=params).fit(db)
+nn.kneighbors(q)
+nn.radius_neighbors(q[:5], radius=3)
+# pages of the mapped file count in the RSS; the rest is what the search holds
+print((kb("VmHWM:") - before - (kb("RssFile:") - file_before)) / 1024)
+"""
+
+
+def _clear_refs_works():
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _clear_refs_works(), reason="needs Linux /proc")
+@pytest.mark.parametrize(
+    "algorithm, params",
+    [
+        ("numpy", {"chunk_rows": 1 << 17, "block_bytes": 1 << 20}),
+        pytest.param(
+            "numba",
+            {"chunk_rows": 1 << 17},
+            marks=pytest.mark.skipif(not HAVE_NUMBA, reason="numba"),
+        ),
+        pytest.param(
+            "faiss",
+            {"chunk_rows": 1 << 17},
+            marks=[
+                pytest.mark.faiss,
+                pytest.mark.skipif(not HAVE_FAISS, reason="faiss"),
+            ],
+        ),
+    ],
+)
+def test_memory_mapped_search_memory_is_bounded_by_the_chunk(
+    tmp_path, algorithm, params
+):
+    """A memory-mapped database of 32 MiB is searched holding a few MiB.
+
+    Peak resident memory beyond the mapped file's pages (the RSS high-water
+    mark, as ``benchmarks/bench_memmap_memory.py`` measures it) stays far
+    below the database size: no backend copies it.
+    """
+    import subprocess
+    import sys
+
+    n, n_bytes = 1 << 22, 8  # 32 MiB
+    mm = np.lib.format.open_memmap(
+        tmp_path / "db.npy", mode="w+", dtype=np.uint8, shape=(n, n_bytes)
+    )
+    rng = np.random.default_rng(0)
+    for s in range(0, n, 1 << 20):
+        mm[s : s + (1 << 20)] = rng.integers(0, 256, (1 << 20, n_bytes), np.uint8)
+    mm.flush()
+    del mm
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _MEMORY_CHILD,
+            str(tmp_path / "db.npy"),
+            algorithm,
+            json.dumps(params),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    extra_mb = float(out.stdout.strip().splitlines()[-1])
+    assert extra_mb < 12, f"{algorithm}: {extra_mb:.1f} MiB beyond the mapped file"
