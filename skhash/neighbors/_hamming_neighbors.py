@@ -73,11 +73,12 @@ class HammingNeighbors(RadiusNeighborsMixin, BaseSearcher):
           extra); meant for GPUs, runs slowly on CPUs. The codes are copied to
           the device.
         - ``"auto"``: ``"torch"`` if ``device`` is a CUDA device and one is
-          available, else ``"brute"``. For a database in memory of at least
-          50,000 codes, ``fit`` also builds a ``"mih"`` index for radius
-          queries when the pigeonhole substrings of the fitted ``radius`` are
-          at least ``log2(n_samples)`` bits wide; radius queries for which
-          that holds use it. ``verbose`` reports the choices.
+          available, else ``"brute"``. When ``radius`` is given and the
+          database is in memory and holds at least 50,000 codes, ``fit`` also
+          builds a ``"mih"`` index for radius queries if the pigeonhole
+          substrings of that radius are at least ``log2(n_samples)`` bits
+          wide; the radius queries for which that holds use it. ``verbose``
+          reports the choices.
     n_jobs : int or None, default=None
         Threads over query blocks (joblib semantics: None means 1 unless in a
         ``joblib.parallel_config`` context, -1 means all cores). Also sets
@@ -169,12 +170,16 @@ class HammingNeighbors(RadiusNeighborsMixin, BaseSearcher):
     def _build_radius_index(self):
         """The multi-index of ``auto``'s radius queries, or None.
 
-        Built on the database of the numba scan (shared, not copied again)
-        when :func:`~skhash.neighbors._backends.radius_uses_mih` holds at the
-        fitted radius, and only for a database in memory: the tables are a
-        copy of the codes.
+        Built when a ``radius`` is given (building costs about as much as
+        scanning for a few thousand radius queries, so a searcher used for
+        k-NN only should not pay it) and
+        :func:`~skhash.neighbors._backends.radius_uses_mih` holds at that
+        radius, on the database of the numba scan (shared, not copied again),
+        and only for a database in memory: the tables are a copy of the codes.
         """
         if self.algorithm != "auto" or self.algorithm_ != "numba":
+            return None
+        if self.radius is None:
             return None
         db = self._searcher.db
         if not db.in_memory or db.n_db < _backends.MIH_MIN_SAMPLES:

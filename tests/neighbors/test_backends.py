@@ -193,7 +193,9 @@ def test_auto_uses_mih_for_radius_on_large_databases(capsys, monkeypatch):
 
     monkeypatch.setattr(_backends, "MIH_MIN_SAMPLES", 100)
     db, q = _learned_codes(32, n_db=400, seed=2)
-    nn = HammingNeighbors(verbose=1).fit(db)
+    # no radius given: no index (the searcher may only ever see k-NN queries)
+    assert HammingNeighbors().fit(db)._radius_index is None
+    nn = HammingNeighbors(radius=2, verbose=1).fit(db)
     # the radius index is built in fit, on the scan's database
     assert "multi-index hashing" in capsys.readouterr().out
     assert nn._radius_index is not None
@@ -390,7 +392,7 @@ def test_queries_do_not_change_the_estimator(algorithm, monkeypatch):
 
     monkeypatch.setattr(_backends, "MIH_MIN_SAMPLES", 100)
     db, q = _learned_codes(32, n_db=400, seed=2)
-    nn = HammingNeighbors(n_neighbors=3, algorithm=algorithm).fit(db)
+    nn = HammingNeighbors(n_neighbors=3, radius=2, algorithm=algorithm).fit(db)
     before = _state(nn)
     radius_index = getattr(nn, "_radius_index", None)
     nn.kneighbors(q)
