@@ -120,6 +120,10 @@ class CodeDatabase:
             self._db_t = transpose_words(self.codes)
 
 
+#: The class's name in searchers pickled by skhash 0.1.0 development versions.
+WordDatabase = CodeDatabase
+
+
 def as_database(codes, chunk_rows=None, transpose=True):
     """``codes`` as a :class:`CodeDatabase` (shared if it already is one)."""
     if isinstance(codes, CodeDatabase):

@@ -250,6 +250,14 @@ class HammingNeighbors(RadiusNeighborsMixin, BaseSearcher):
         self._radius_index = self._build_radius_index()
         return self
 
+    def __setstate__(self, state):
+        # Pickled before the radius index was built in fit: the lazily built
+        # one is dropped (radius queries then scan, with the same results).
+        if "_mih" in state:
+            state = dict(state)
+            state.pop("_mih")
+        super().__setstate__(state)
+
     # ------------------------------------------------------------ helpers
     def _validate_queries(self, X):
         check_is_fitted(self)

@@ -264,5 +264,8 @@ class MIHSearcher:
         return state
 
     def __setstate__(self, state):
+        if "db" not in state:  # pickled before the shared database layer
+            state = dict(state)
+            state["db"] = as_database(state.pop("codes"))
         self.__dict__.update(state)
         self._build()
