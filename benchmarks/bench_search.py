@@ -58,7 +58,7 @@ def peak_mb(fn):
 def floor_kernel():
     from numba import njit, prange
 
-    from skhash.neighbors._jit import popcount64
+    from skhash._kernels.jit import popcount64
 
     @njit(parallel=True, cache=True)
     def dist_sum(q_words, db_t):
@@ -90,8 +90,7 @@ def make_methods(db, threads, k, q_small):
     import faiss
     from sklearn.neighbors import NearestNeighbors
 
-    from skhash._kernels.bits import codes_to_words
-    from skhash.neighbors._database import transpose_words
+    from skhash._kernels.bits import codes_to_words, transpose_words
 
     n_bits = 8 * db.shape[1]
     faiss.omp_set_num_threads(threads)
@@ -260,11 +259,14 @@ def run_learned(args, out):
     res, stats = {}, {}
     for _ in range(args.repeats):
         for name, s in methods.items():
+            mih = name != "numba (ours)"
+            kw = {"return_stats": True} if mih else {}
             t = time.perf_counter()
-            res[name] = s.kneighbors(q, 10, n_jobs=args.threads)
+            out = s.kneighbors(q, 10, n_jobs=args.threads, **kw)
             times[name].append(time.perf_counter() - t)
-            if name != "numba (ours)":
-                stats[name] = s.last_stats_
+            res[name] = out[:2]
+            if mih:
+                stats[name] = out[2]
     med = {m: statistics.median(v) for m, v in times.items()}
     kth = res["numba (ours)"][0][:, -1]
     print(

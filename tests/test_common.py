@@ -35,7 +35,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from skhash import LSH, OPQ, PQ, HammingNeighbors, QuantizedNeighbors
-from skhash.neighbors._jit import HAVE_NUMBA
+from skhash._kernels.jit import HAVE_NUMBA
 from skhash.neighbors._testing import (
     CODES_ONLY_REASON,
     HAMMING_NEIGHBORS_XFAIL,

@@ -61,3 +61,36 @@ def codes_to_words(codes):
     padded = np.zeros((n, n_words * 8), dtype=np.uint8)
     padded[:, :nb] = codes
     return padded.view(np.uint64)
+
+
+def transpose_words(codes):
+    """Word-transposed codes: a C-contiguous ``uint64`` array ``(n_words, n)``.
+
+    Word ``w`` of every code is contiguous, the layout of the scan kernels.
+    For 8-byte codes the transpose of the ``(n, 1)`` word view is already
+    contiguous, so no copy is made.
+    """
+    return np.ascontiguousarray(codes_to_words(codes).T)
+
+
+def used_bits(codes, chunk=1 << 20):
+    """The code width in use: one past the last bit set in any code (at least 1).
+
+    Packed codes carry no record of their length in bits: codes of ``n_bits``
+    not a multiple of 8 end with padding bits that are 0 in every code. This
+    width leaves them out (and any trailing bits that happen to be 0
+    everywhere, which carry no information either). Reads the codes ``chunk``
+    rows at a time, so a memory-mapped array is not loaded whole.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> used_bits(np.array([[0b10100000], [0b01000000]], dtype=np.uint8))
+    3
+    """
+    n, n_bytes = codes.shape
+    used = np.zeros(n_bytes, np.uint8)
+    for s in range(0, n, chunk):
+        used |= np.bitwise_or.reduce(np.asarray(codes[s : s + chunk]), axis=0)
+    nz = np.flatnonzero(np.unpackbits(used))
+    return int(nz[-1]) + 1 if nz.size else 1

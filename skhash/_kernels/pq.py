@@ -342,7 +342,7 @@ def adc_kneighbors_numpy(T, codes, k):
 def _numba_kernels():
     try:
         from skhash._kernels import pq_numba
-    except ImportError:  # numba missing
+    except ImportError:  # numba missing or disabled
         return None
     return pq_numba
 

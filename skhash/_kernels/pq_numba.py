@@ -1,4 +1,4 @@
-"""numba kernel of exact ADC k-NN (optional: imported only when numba exists).
+"""Compiled kernel of exact ADC k-NN (needs numba; imported only when present).
 
 Groups of ``group`` queries (``prange`` over groups): each block of
 ``_BLOCK`` database codes is scored for every query of the group while it is
@@ -8,11 +8,17 @@ in cache. Codes are read item-major (``codes`` is ``(n_db, M)``, the layout of
 bit-identical) and compared at once with the worst of a bounded max-heap on
 (distance, index) that keeps the ``k`` best. Items are scanned by increasing
 index, so an item whose distance equals the heap's worst never enters: ties
-are resolved by index, as brute force.
+are resolved by index, as brute force. The heap is the pair heap of
+:mod:`skhash._kernels.heap`.
 """
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+
+from skhash._kernels.heap import sift_down, sort_heap
+from skhash._kernels.jit import HAVE_NUMBA, njit, prange
+
+if not HAVE_NUMBA:  # pragma: no cover - depends on the environment
+    raise ImportError("numba is not installed, or disabled by SKHASH_DISABLE_NUMBA.")
 
 _BLOCK = 512
 #: Queries scored per pass over the database (at most; see ``group_size``).
@@ -25,31 +31,10 @@ def group_size(n_queries, n_threads=None):
     ``n_threads`` defaults to numba's current thread count.
     """
     if n_threads is None:
-        n_threads = get_num_threads()
+        import numba
+
+        n_threads = numba.get_num_threads()
     return int(max(1, min(GROUP, n_queries // max(1, n_threads))))
-
-
-@njit(cache=True, inline="always")
-def _worse(d1, i1, d2, i2):
-    return d1 > d2 or (d1 == d2 and i1 > i2)
-
-
-@njit(cache=True)
-def _sift_down(hd, hi, pos, size):
-    while True:
-        left = 2 * pos + 1
-        if left >= size:
-            return
-        child = left
-        right = left + 1
-        if right < size and _worse(hd[right], hi[right], hd[left], hi[left]):
-            child = right
-        if _worse(hd[child], hi[child], hd[pos], hi[pos]):
-            hd[pos], hd[child] = hd[child], hd[pos]
-            hi[pos], hi[child] = hi[child], hi[pos]
-            pos = child
-        else:
-            return
 
 
 @njit(cache=True, inline="always")
@@ -58,7 +43,7 @@ def _offer(d, j, hdq, hiq, k):
     if d < hdq[0]:
         hdq[0] = d
         hiq[0] = j
-        _sift_down(hdq, hiq, 0, k)
+        sift_down(hdq, hiq, 0, k)
 
 
 @njit(cache=True, parallel=True)
@@ -137,11 +122,7 @@ def adc_topk(T, codes, k, group=1):
         for qq in range(G):
             hdq = hd[qq]
             hiq = hi[qq]
-            # heap sort: pop the worst to the end, giving ascending (dist, index)
-            for size in range(k - 1, 0, -1):
-                hdq[0], hdq[size] = hdq[size], hdq[0]
-                hiq[0], hiq[size] = hiq[size], hiq[0]
-                _sift_down(hdq, hiq, 0, size)
+            sort_heap(hdq, hiq)
             out_d[q0 + qq] = hdq
             out_i[q0 + qq] = hiq
     return out_d, out_i

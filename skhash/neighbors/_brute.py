@@ -11,7 +11,7 @@ from skhash._kernels.hamming import (
     topk_rows,
 )
 from skhash._validation import IntInterval
-from skhash.neighbors._database import WordDatabase
+from skhash.neighbors._database import as_database
 from skhash.neighbors._merge import merge_radius, merge_topk
 
 #: Bytes of the per-block distance matrix (queries x database). Together with the
@@ -32,7 +32,7 @@ class BruteSearcher:
 
     Parameters
     ----------
-    codes : ndarray of uint8, shape (n_db, n_bytes)
+    codes : ndarray of uint8, shape (n_db, n_bytes), or CodeDatabase
         Database codes.
     block_bytes : int
         Memory budget of one distance block.
@@ -49,7 +49,7 @@ class BruteSearcher:
     name = "brute"
 
     def __init__(self, codes, block_bytes=BLOCK_BYTES, chunk_rows=None):
-        self.db = WordDatabase(codes, chunk_rows=chunk_rows)
+        self.db = as_database(codes, chunk_rows=chunk_rows)
         self.n_db, self.n_bytes = self.db.n_db, self.db.n_bytes
         self.max_dist = self.db.max_dist
         self.dtype = distance_dtype(self.max_dist)

@@ -1,16 +1,15 @@
 """Exact k-nearest-neighbour and radius search over packed binary codes."""
 
-import importlib
-import importlib.util
-import os
 from numbers import Integral
 
 import numpy as np
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skhash._kernels.mih import radius_n_substrings
 from skhash._validation import IntInterval
+from skhash.neighbors import _backends
 from skhash.neighbors._base import BaseSearcher, RadiusNeighborsMixin
 from skhash.neighbors._validation import (
     RADIUS,
@@ -18,59 +17,6 @@ from skhash.neighbors._validation import (
     check_codes,
     check_radius,
 )
-
-#: Search backends by name. Each takes the database codes (plus the keyword
-#: arguments of ``algorithm_params``) and exposes ``kneighbors(codes, k, n_jobs)``
-#: and ``radius_neighbors(codes, radius, n_jobs)`` returning exactly the
-#: brute-force result, ordered by (distance, index). Backends are named as
-#: ``"module:Class"`` and imported when first built, so that ``import skhash``
-#: loads neither numba, faiss nor torch.
-BACKENDS = {
-    "numpy": "skhash.neighbors._brute:BruteSearcher",
-    "numba": "skhash.neighbors._numba_brute:NumbaBruteSearcher",
-    "mih": "skhash.neighbors._mih:MIHSearcher",
-    "faiss": "skhash.neighbors._faiss:FaissSearcher",
-    "torch": "skhash.neighbors._torch:TorchSearcher",
-}
-
-
-def _backend(name):
-    """The searcher class of a backend name (imported on first use)."""
-    target = BACKENDS[name]
-    if isinstance(target, str):
-        module, cls = target.split(":")
-        target = getattr(importlib.import_module(module), cls)
-    return target
-
-
-def check_algorithm_params(cls, name, params):
-    """Validate ``algorithm_params`` against a backend's declared constraints.
-
-    Each searcher class declares its keyword arguments in
-    ``_parameter_constraints``, as estimators do; unknown names and values
-    outside the declared ranges raise a ``ValueError`` naming the parameter.
-    """
-    allowed = cls._parameter_constraints
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ValueError(
-            f"algorithm_params {unknown} are not valid for algorithm={name!r}; "
-            f"it accepts {sorted(allowed) or 'none'}."
-        )
-    validate_parameter_constraints(
-        allowed, params, caller_name=f"algorithm_params of algorithm={name!r}"
-    )
-
-
-def _have_numba():
-    """Whether the numba backend can be used, without importing numba."""
-    if os.environ.get("SKHASH_DISABLE_NUMBA"):
-        return False
-    return importlib.util.find_spec("numba") is not None
-
-
-#: ``auto`` answers radius queries with multi-index hashing from this many codes.
-MIH_MIN_SAMPLES = 50_000
 
 
 class HammingNeighbors(RadiusNeighborsMixin, BaseSearcher):
@@ -87,9 +33,11 @@ class HammingNeighbors(RadiusNeighborsMixin, BaseSearcher):
     Memory stays bounded: queries are processed in blocks whose distance matrix
     never exceeds 64 MiB (10,000 queries against 1,000,000 codes need a few
     hundred MiB at most). A memory-mapped database
-    (``np.load(path, mmap_mode="r")``) is not copied: the brute-force backends
-    read it in chunks of 2**20 codes at each search (see
-    :func:`skhash.neighbors.save_index` / :func:`~skhash.neighbors.load_index`).
+    (``np.load(path, mmap_mode="r")``) is not copied by the scan backends
+    (``"numba"``, ``"numpy"``, ``"faiss"``): they read it in chunks of 2**20
+    codes at each search (see :func:`skhash.neighbors.save_index` /
+    :func:`~skhash.neighbors.load_index`). The index backends (``"mih"``,
+    ``"torch"``) hold their own copy of the codes.
 
     Parameters
     ----------
@@ -114,16 +62,23 @@ class HammingNeighbors(RadiusNeighborsMixin, BaseSearcher):
         - ``"brute"``: ``"numba"`` if numba is installed, else ``"numpy"``.
         - ``"mih"``: multi-index hashing (Norouzi et al., 2012), sublinear on
           learned (clustered) codes for small k and radii; slower than a scan
-          on uniformly random codes. ``algorithm_params``: ``n_substrings``,
+          on uniformly random codes. An index backend: its tables hold a copy
+          of the codes per substring. ``algorithm_params``: ``n_substrings``,
           ``max_work``, ``reorder_bits``.
         - ``"faiss"``: ``faiss.IndexBinaryFlat`` (``faiss`` extra), re-ranked to
-          the tie rule; code widths must be whole bytes (always true here).
+          the tie rule. The index holds a copy of an in-memory database; a
+          memory-mapped one is searched chunk by chunk, each chunk in a
+          temporary index.
         - ``"torch"``: +-1 matrix products and top-k on ``device`` (``deep``
-          extra); meant for GPUs, runs slowly on CPUs.
+          extra); meant for GPUs, runs slowly on CPUs. The codes are copied to
+          the device.
         - ``"auto"``: ``"torch"`` if ``device`` is a CUDA device and one is
-          available, else ``"brute"``; radius queries on databases of at least
-          50,000 codes use ``"mih"`` when the pigeonhole substrings are at
-          least ``log2(n_samples)`` bits wide. ``verbose`` reports the choice.
+          available, else ``"brute"``. When ``radius`` is given and the
+          database is in memory and holds at least 50,000 codes, ``fit`` also
+          builds a ``"mih"`` index for radius queries if the pigeonhole
+          substrings of that radius are at least ``log2(n_samples)`` bits
+          wide; the radius queries for which that holds use it. ``verbose``
+          reports the choices.
     n_jobs : int or None, default=None
         Threads over query blocks (joblib semantics: None means 1 unless in a
         ``joblib.parallel_config`` context, -1 means all cores). Also sets
@@ -132,10 +87,10 @@ class HammingNeighbors(RadiusNeighborsMixin, BaseSearcher):
         Keyword arguments of the backend, validated in ``fit`` like estimator
         parameters: ``block_bytes`` (int >= 1) and
         ``chunk_rows`` (int >= 1 or None) for ``"numpy"``; ``chunk_rows`` for
-        ``"numba"``; ``n_substrings``
+        ``"numba"`` and ``"faiss"``; ``n_substrings``
         (int >= 1 or None), ``max_work`` (int >= 0 or None), ``reorder_bits``
         (bool) for ``"mih"``; ``db_chunk``, ``query_block`` (ints >= 1) and
-        ``device`` for ``"torch"``; none for ``"faiss"``.
+        ``device`` for ``"torch"``.
     device : str or None, default=None
         Torch device of ``algorithm="torch"`` (None: CUDA if available).
     verbose : int, default=0
@@ -185,9 +140,7 @@ class HammingNeighbors(RadiusNeighborsMixin, BaseSearcher):
     _parameter_constraints: dict = {
         "n_neighbors": [IntInterval(1, None, closed="left")],
         "radius": [RADIUS, None],
-        "algorithm": [
-            StrOptions({"auto", "brute", "numba", "numpy", "mih", "faiss", "torch"})
-        ],
+        "algorithm": [StrOptions(_backends.ALGORITHMS)],
         "n_jobs": [Integral, None],
         "algorithm_params": [dict, None],
         "device": [str, None],
@@ -214,66 +167,51 @@ class HammingNeighbors(RadiusNeighborsMixin, BaseSearcher):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
-    def _choose_algorithm(self, codes):
-        algorithm = self.algorithm
-        reason = "requested"
-        if algorithm == "auto":
-            if self.device is not None and str(self.device).startswith("cuda"):
-                try:
-                    import torch
+    def _build_radius_index(self):
+        """The multi-index of ``auto``'s radius queries, or None.
 
-                    cuda = torch.cuda.is_available()
-                except ImportError:
-                    cuda = False
-                if cuda:
-                    algorithm, reason = "torch", f"device={self.device!r}"
-            if algorithm == "auto":
-                algorithm = "brute"
-                reason = "exact scan, the fastest exact k-NN on random and real codes"
-        if algorithm == "brute":
-            algorithm = "numba" if _have_numba() else "numpy"
-            if reason != "requested":
-                reason += "; " if reason else ""
-            reason += "numba is installed" if _have_numba() else "numba not installed"
+        Built when a ``radius`` is given (building costs about as much as
+        scanning for a few thousand radius queries, so a searcher used for
+        k-NN only should not pay it) and
+        :func:`~skhash.neighbors._backends.radius_uses_mih` holds at that
+        radius, on the database of the numba scan (shared, not copied again),
+        and only for a database in memory: the tables are a copy of the codes.
+        """
+        if self.algorithm != "auto" or self.algorithm_ != "numba":
+            return None
+        if self.radius is None:
+            return None
+        db = self._searcher.db
+        if not db.in_memory or db.n_db < _backends.MIH_MIN_SAMPLES:
+            return None
+        r = self._check_radius(None)
+        if not _backends.radius_uses_mih(db.n_db, db.n_bits, r):
+            return None
+        m = radius_n_substrings(db.n_bits, db.n_db, r)
+        index = _backends.build_backend("mih", db, {"n_substrings": m})
         if self.verbose:
             print(
-                f"[HammingNeighbors] algorithm={algorithm!r} for "
-                f"{codes.shape[0]} codes of {codes.shape[1]} bytes ({reason})"
+                f"[HammingNeighbors] radius queries: multi-index hashing with "
+                f"{len(index.lengths)} substrings"
             )
-        return algorithm
-
-    def _backend(self, name, codes):
-        params = dict(self.algorithm_params or {})
-        if name == "torch":
-            params.setdefault("device", self.device)
-        cls = _backend(name)
-        check_algorithm_params(cls, name, params)
-        return cls(codes, **params)
+        return index
 
     def _radius_searcher(self, r):
-        """The backend of a radius query (auto: MIH when it pays off)."""
-        if self.algorithm != "auto" or not _have_numba() or self.algorithm_ != "numba":
-            return self._searcher
-        n = self.n_samples_fit_
-        m = int(np.floor(r)) + 1
-        n_bits = 8 * self.n_features_in_
-        use_mih = n >= MIH_MIN_SAMPLES and n_bits / m >= np.log2(n)
-        if not use_mih:
-            return self._searcher
-        if getattr(self, "_mih", None) is None:
-            mih = importlib.import_module("skhash.neighbors._mih")
-            m = mih.radius_n_substrings(n_bits, n, r)
-            self._mih = mih.MIHSearcher(self._fit_codes, n_substrings=m)
-            if self.verbose:
-                print(
-                    f"[HammingNeighbors] radius {r}: multi-index hashing with "
-                    f"{len(self._mih.lengths)} substrings"
-                )
-        return self._mih
+        """The backend of a radius query: the radius index when it pays off."""
+        index = getattr(self, "_radius_index", None)
+        if index is not None and _backends.radius_uses_mih(
+            self.n_samples_fit_, index.n_bits_used, r
+        ):
+            return index
+        return self._searcher
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Store the database codes (and labels, for ``score`` and ``predict``).
+        """Store the database codes (and labels) and build the search backend.
+
+        Everything a query needs is built here (the backend's structures and,
+        for ``algorithm="auto"``, the radius index); queries do not change the
+        estimator.
 
         Parameters
         ----------
@@ -297,10 +235,28 @@ class HammingNeighbors(RadiusNeighborsMixin, BaseSearcher):
         codes = check_codes(X, "X")
         self._fit_codes = codes
         self.n_samples_fit_ = codes.shape[0]
-        self.algorithm_ = self._choose_algorithm(codes)
-        self._searcher = self._backend(self.algorithm_, codes)
-        self._mih = None
+        self.algorithm_, reason = _backends.choose_algorithm(
+            self.algorithm, self.device
+        )
+        if self.verbose:
+            print(
+                f"[HammingNeighbors] algorithm={self.algorithm_!r} for "
+                f"{codes.shape[0]} codes of {codes.shape[1]} bytes ({reason})"
+            )
+        params = dict(self.algorithm_params or {})
+        if self.algorithm_ == "torch":
+            params.setdefault("device", self.device)
+        self._searcher = _backends.build_backend(self.algorithm_, codes, params)
+        self._radius_index = self._build_radius_index()
         return self
+
+    def __setstate__(self, state):
+        # Pickled before the radius index was built in fit: the lazily built
+        # one is dropped (radius queries then scan, with the same results).
+        if "_mih" in state:
+            state = dict(state)
+            state.pop("_mih")
+        super().__setstate__(state)
 
     # ------------------------------------------------------------ helpers
     def _validate_queries(self, X):

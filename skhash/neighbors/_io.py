@@ -120,9 +120,10 @@ def load_index(path, mmap_mode=None, *, verify_checksum=True, **params):
         Directory written by :func:`save_index`.
     mmap_mode : {None, "r", "c"}, default=None
         ``"r"`` memory-maps the codes instead of reading them: the database is
-        then searched in chunks straight from the file (brute-force backends),
-        so it may be larger than memory. Backends that build their own
-        structure (``"mih"``, ``"faiss"``, ``"torch"``) still read it in full.
+        then searched in chunks straight from the file (the scan backends
+        ``"numba"``, ``"numpy"`` and ``"faiss"``), so it may be larger than
+        memory. The index backends (``"mih"``, ``"torch"``) still read it in
+        full into their own structures.
     verify_checksum : bool, default=True
         Hash the arrays and compare with the saved SHA-256. Hashing reads every
         byte once (in chunks, so memory stays bounded); for a huge

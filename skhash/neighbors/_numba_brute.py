@@ -3,9 +3,9 @@
 import numpy as np
 
 from skhash._kernels.bits import codes_to_words
+from skhash._kernels.jit import HAVE_NUMBA, numba_threads
 from skhash._validation import IntInterval
-from skhash.neighbors._database import WordDatabase
-from skhash.neighbors._jit import HAVE_NUMBA, numba_threads
+from skhash.neighbors._database import as_database
 from skhash.neighbors._merge import merge_radius, merge_topk
 
 #: Use counting selection instead of the heap when ``k * COUNT_RATIO >= n_db``
@@ -24,9 +24,9 @@ def _kernels():
             "algorithm='numba' needs numba: pip install 'skhash[fast]' "
             "(or use algorithm='brute', the NumPy backend)."
         )
-    from skhash.neighbors import _numba_kernels
+    from skhash._kernels import hamming_numba
 
-    return _numba_kernels
+    return hamming_numba
 
 
 class NumbaBruteSearcher:
@@ -34,7 +34,7 @@ class NumbaBruteSearcher:
 
     Parameters
     ----------
-    codes : ndarray of uint8, shape (n_db, n_bytes)
+    codes : ndarray of uint8, shape (n_db, n_bytes), or CodeDatabase
         Database codes; a memory-mapped array is searched in chunks, not copied.
     chunk_rows : int or None
         Chunk size of a memory-mapped database.
@@ -49,7 +49,7 @@ class NumbaBruteSearcher:
 
     def __init__(self, codes, chunk_rows=None):
         _kernels()
-        self.db = WordDatabase(codes, chunk_rows=chunk_rows)
+        self.db = as_database(codes, chunk_rows=chunk_rows)
         self.n_db = self.db.n_db
 
     def kneighbors(self, codes, k, n_jobs=None):
@@ -115,9 +115,10 @@ def warm_up():
     >>> warm_up()  # doctest: +SKIP
     """
     rng = np.random.default_rng(0)
+    n_db = 8192  # k = 3: heap, k = 40: running selection, k = 60: counting
     for n_bytes in (8, 16):
-        db = rng.integers(0, 256, (64, n_bytes), dtype=np.uint8)
+        db = rng.integers(0, 256, (n_db, n_bytes), dtype=np.uint8)
         s = NumbaBruteSearcher(db)
-        s.kneighbors(db[:2], 3)
-        s.kneighbors(db[:2], 60)
+        for k in (3, SELECT_MIN_K + 8, 60):
+            s.kneighbors(db[:2], k)
         s.radius_neighbors(db[:2], 2)

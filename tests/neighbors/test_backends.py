@@ -1,14 +1,15 @@
 """Every search backend returns exactly the brute-force result, ties by index."""
 
 import functools
+import json
 import pickle
 
 import numpy as np
 import pytest
 
 from skhash import ITQ, HammingNeighbors, hamming_distance, pack_bits
+from skhash._kernels.jit import HAVE_NUMBA
 from skhash.neighbors import merge_topk
-from skhash.neighbors._jit import HAVE_NUMBA
 
 try:
     import faiss  # noqa: F401
@@ -188,14 +189,21 @@ def test_auto_reports_choice(capsys):
 
 @pytest.mark.skipif(not HAVE_NUMBA, reason="numba")
 def test_auto_uses_mih_for_radius_on_large_databases(capsys, monkeypatch):
-    from skhash.neighbors import _hamming_neighbors
+    from skhash.neighbors import _backends
 
-    monkeypatch.setattr(_hamming_neighbors, "MIH_MIN_SAMPLES", 100)
+    monkeypatch.setattr(_backends, "MIH_MIN_SAMPLES", 100)
     db, q = _learned_codes(32, n_db=400, seed=2)
-    nn = HammingNeighbors(verbose=1).fit(db)
-    _check_radius(nn, q, db, 2)
+    # no radius given: no index (the searcher may only ever see k-NN queries)
+    assert HammingNeighbors().fit(db)._radius_index is None
+    nn = HammingNeighbors(radius=2, verbose=1).fit(db)
+    # the radius index is built in fit, on the scan's database
     assert "multi-index hashing" in capsys.readouterr().out
-    assert nn._mih is not None
+    assert nn._radius_index is not None
+    assert nn._radius_index.db is nn._searcher.db
+    assert nn._radius_searcher(2) is nn._radius_index
+    _check_radius(nn, q, db, 2)
+    for r in (0, 1, 3, 7):  # other radii: the index or the scan, same result
+        _check_radius(nn, q, db, r)
 
 
 def test_bad_algorithm_params():
@@ -232,13 +240,17 @@ def test_torch_cuda_matches_brute_force():
     _check_radius(nn, q, db, 60)
 
 
-@pytest.mark.parametrize(
-    "algorithm",
-    [
-        "numpy",
-        pytest.param("numba", marks=pytest.mark.skipif(not HAVE_NUMBA, reason="numba")),
-    ],
-)
+SCAN_BACKENDS = [
+    "numpy",
+    pytest.param("numba", marks=pytest.mark.skipif(not HAVE_NUMBA, reason="numba")),
+    pytest.param(
+        "faiss",
+        marks=[pytest.mark.faiss, pytest.mark.skipif(not HAVE_FAISS, reason="faiss")],
+    ),
+]
+
+
+@pytest.mark.parametrize("algorithm", SCAN_BACKENDS)
 def test_memory_mapped_database_is_not_copied(tmp_path, algorithm, monkeypatch):
     """A np.load(..., mmap_mode="r") database is searched in chunks, exactly."""
     from skhash.neighbors import _database
@@ -250,10 +262,10 @@ def test_memory_mapped_database_is_not_copied(tmp_path, algorithm, monkeypatch):
     mm = np.load(tmp_path / "db.npy", mmap_mode="r")
     nn = HammingNeighbors(algorithm=algorithm).fit(mm)
     searcher = nn._searcher
-    database = getattr(searcher, "db", None)
-    if database is not None:  # numba backend
-        assert not database.in_memory and database._db_t is None
-        assert database.chunk_rows == 333
+    database = searcher.db
+    assert not database.in_memory and database._db_t is None
+    assert database.chunk_rows == 333
+    assert getattr(searcher, "index", None) is None  # faiss: no index of its own
     assert _database.is_memory_mapped(nn._fit_codes)
     for k in (1, 50, 700):
         _check_knn(nn, q, db, k)
@@ -327,3 +339,166 @@ def test_save_load_roundtrip(tmp_path, algorithm):
     (tmp_path / "index" / "params.json").write_text('{"format": 99}')
     with pytest.raises(ValueError, match="saved HammingNeighbors"):
         load_index(path)
+
+
+@pytest.mark.faiss
+@pytest.mark.skipif(not HAVE_FAISS, reason="faiss")
+@pytest.mark.parametrize("n_bits", [20, 64, 72])
+def test_faiss_memmap_chunks_equal_numba_and_in_memory(tmp_path, n_bits):
+    """FAISS on a memmap: one temporary index per chunk, merged with ties by
+    index; the same neighbours as the in-memory index and the other backends,
+    and pickling keeps the memmap unindexed."""
+    rng = np.random.default_rng(n_bits)
+    db = _random_codes(rng, 700, n_bits, 0.05)  # sparse bits: many ties
+    db[::9] = db[0]  # exact duplicates of query 0 in every chunk
+    q = np.concatenate([db[:1], _random_codes(rng, 20, n_bits, 0.05)])
+    np.save(tmp_path / "db.npy", db)
+    mm = np.load(tmp_path / "db.npy", mmap_mode="r")
+    nn = HammingNeighbors(algorithm="faiss", algorithm_params={"chunk_rows": 64})
+    nn.fit(mm)
+    assert nn._searcher.index is None and not nn._searcher.db.in_memory
+    refs = [HammingNeighbors(algorithm="faiss").fit(db)]
+    refs.append(HammingNeighbors(algorithm="numba" if HAVE_NUMBA else "numpy"))
+    refs[-1].fit(db)
+    assert refs[0]._searcher.index is not None
+    for k in (1, 30, 78, 79, 700):  # 78 copies of db[0]: ties at the k-th
+        d, i = nn.kneighbors(q, n_neighbors=k)
+        for ref in refs:
+            d_ref, i_ref = ref.kneighbors(q, n_neighbors=k)
+            np.testing.assert_array_equal(i, i_ref)
+            np.testing.assert_array_equal(d, d_ref)
+    for r in (0, 3):
+        rd, ri = nn.radius_neighbors(q, radius=r)
+        for ref in refs:
+            rd_ref, ri_ref = ref.radius_neighbors(q, radius=r)
+            for a, b, c, e in zip(rd, ri, rd_ref, ri_ref, strict=True):
+                np.testing.assert_array_equal(b, e)
+                np.testing.assert_array_equal(a, c)
+    clone = pickle.loads(pickle.dumps(nn))
+    np.testing.assert_array_equal(clone.kneighbors(q)[1], nn.kneighbors(q)[1])
+
+
+def _state(nn):
+    """What the estimator holds: attribute names and object identities."""
+    return {k: id(v) for k, v in vars(nn).items()}, {
+        k: id(v) for k, v in vars(nn._searcher).items()
+    }
+
+
+@pytest.mark.parametrize("algorithm", ["auto", *BACKENDS])
+def test_queries_do_not_change_the_estimator(algorithm, monkeypatch):
+    """Every structure a query needs is built in fit (the radius index too)."""
+    from skhash.neighbors import _backends
+
+    monkeypatch.setattr(_backends, "MIH_MIN_SAMPLES", 100)
+    db, q = _learned_codes(32, n_db=400, seed=2)
+    nn = HammingNeighbors(n_neighbors=3, radius=2, algorithm=algorithm).fit(db)
+    before = _state(nn)
+    radius_index = getattr(nn, "_radius_index", None)
+    nn.kneighbors(q)
+    nn.kneighbors()
+    nn.radius_neighbors(q, radius=2)
+    nn.radius_neighbors(q, radius=9)
+    nn.kneighbors(q, n_neighbors=300)
+    assert _state(nn) == before
+    assert nn._radius_index is radius_index
+    if algorithm == "auto" and nn.algorithm_ == "numba":
+        assert radius_index is not None
+
+
+_MEMORY_CHILD = r"""
+import json, sys
+import numpy as np
+from skhash.neighbors import HammingNeighbors
+
+path, algorithm, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+
+def kb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1])
+
+db = np.load(path, mmap_mode="r")
+q = np.asarray(db[:50]).copy()
+# imports and compiled kernels first (the same paths as below), so that only
+# the search is measured
+warm = HammingNeighbors(algorithm=algorithm).fit(np.asarray(db[:8192]))
+warm.kneighbors(q[:2])
+warm.radius_neighbors(q[:2], radius=3)
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # reset the RSS high-water mark
+before, file_before = kb("VmRSS:"), kb("RssFile:")
+nn = HammingNeighbors(algorithm=algorithm, algorithm_params=params).fit(db)
+nn.kneighbors(q)
+nn.radius_neighbors(q[:5], radius=3)
+# pages of the mapped file count in the RSS; the rest is what the search holds
+print((kb("VmHWM:") - before - (kb("RssFile:") - file_before)) / 1024)
+"""
+
+
+def _clear_refs_works():
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _clear_refs_works(), reason="needs Linux /proc")
+@pytest.mark.parametrize(
+    "algorithm, params",
+    [
+        ("numpy", {"chunk_rows": 1 << 17, "block_bytes": 1 << 20}),
+        pytest.param(
+            "numba",
+            {"chunk_rows": 1 << 17},
+            marks=pytest.mark.skipif(not HAVE_NUMBA, reason="numba"),
+        ),
+        pytest.param(
+            "faiss",
+            {"chunk_rows": 1 << 17},
+            marks=[
+                pytest.mark.faiss,
+                pytest.mark.skipif(not HAVE_FAISS, reason="faiss"),
+            ],
+        ),
+    ],
+)
+def test_memory_mapped_search_memory_is_bounded_by_the_chunk(
+    tmp_path, algorithm, params
+):
+    """A memory-mapped database of 32 MiB is searched holding a few MiB.
+
+    Peak resident memory beyond the mapped file's pages (the RSS high-water
+    mark, as ``benchmarks/bench_memmap_memory.py`` measures it) stays far
+    below the database size: no backend copies it.
+    """
+    import subprocess
+    import sys
+
+    n, n_bytes = 1 << 22, 8  # 32 MiB
+    mm = np.lib.format.open_memmap(
+        tmp_path / "db.npy", mode="w+", dtype=np.uint8, shape=(n, n_bytes)
+    )
+    rng = np.random.default_rng(0)
+    for s in range(0, n, 1 << 20):
+        mm[s : s + (1 << 20)] = rng.integers(0, 256, (1 << 20, n_bytes), np.uint8)
+    mm.flush()
+    del mm
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _MEMORY_CHILD,
+            str(tmp_path / "db.npy"),
+            algorithm,
+            json.dumps(params),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    extra_mb = float(out.stdout.strip().splitlines()[-1])
+    assert extra_mb < 12, f"{algorithm}: {extra_mb:.1f} MiB beyond the mapped file"

@@ -1,4 +1,4 @@
-"""Compiled Hamming search kernels (numba; imported only when numba is present).
+"""Compiled exact Hamming k-NN and radius kernels (needs numba).
 
 All kernels take the database *word-transposed*: ``db_t`` is a C-contiguous
 ``uint64`` array of shape ``(n_words, n_db)``, so that the inner loops run over
@@ -6,7 +6,7 @@ contiguous database codes and LLVM vectorises the xor + popcount (AVX-512
 ``VPOPCNTQ`` where the CPU has it). Queries are ``(n_q, n_words)`` ``uint64``.
 Results are ordered by (distance, database index), the brute-force tie rule.
 
-The kernels, and when each is used (timings in ``doc/benchmarks_search.rst``):
+The kernels, and when each is used:
 
 * ``knn_heap``: blocks of 32 queries x 512 codes; the distances of a block are
   computed with vectorised popcounts, then a vectorised count of ``d < tau``
@@ -16,11 +16,11 @@ The kernels, and when each is used (timings in ``doc/benchmarks_search.rst``):
   the tie rule.
 * ``knn_select``: the same blocks for large ``k``, but a hit costs O(1) (a
   running counting selection: per-distance counts of the kept codes and an
-  append buffer) instead of an O(log k) heap update; at k = 1000 on 1M codes
-  the heap updates, not the popcounts, dominated ``knn_heap``. Its running
-  threshold starts from a guess made on a sample of evenly spaced blocks
-  (re-scanning any query whose guess proves too low), and blocks with hits
-  are visited through a byte-per-code hit row read eight codes per word.
+  append buffer) instead of an O(log k) heap update, which dominates the heap
+  kernel at large ``k``. Its running threshold starts from a guess made on a
+  sample of evenly spaced blocks (re-scanning any query whose guess proves too
+  low), and blocks with hits are visited through a byte-per-code hit row read
+  eight codes per word.
 * ``knn_count``: counting selection for large ``k`` (relative to ``n_db``): one
   row of distances per query, the k-th distance found by binary search over
   the ``max_dist + 1`` possible values with vectorised counts, candidates
@@ -29,13 +29,19 @@ The kernels, and when each is used (timings in ``doc/benchmarks_search.rst``):
   output is allocated exactly; rows are counting-sorted by distance.
 
 Every kernel is parallel over query blocks (``prange``) and cached on disk
-(``cache=True``), so only the first call after installation compiles.
+(``cache=True``), so only the first call after installation compiles. Without
+numba (or with ``SKHASH_DISABLE_NUMBA`` set) importing this module raises
+``ImportError``; the NumPy kernels of :mod:`skhash._kernels.hamming` give the
+same results.
 """
 
 import numpy as np
-from numba import njit, prange
 
-from skhash.neighbors._jit import _lowest_bit, _sift_down, _sift_up, popcount64
+from skhash._kernels.heap import sift_down_key, sift_up_key
+from skhash._kernels.jit import HAVE_NUMBA, lowest_bit, njit, popcount64, prange
+
+if not HAVE_NUMBA:  # pragma: no cover - depends on the environment
+    raise ImportError("numba is not installed, or disabled by SKHASH_DISABLE_NUMBA.")
 
 QUERY_BLOCK = 32
 CODE_BLOCK = 512
@@ -118,13 +124,13 @@ def knn_heap(q_words, db_t, k, offset, out_d, out_i):
                     key = (np.int64(d) << _SHIFT) | np.int64(c0 + j)
                     if size < k:
                         heap[size] = key
-                        _sift_up(heap, size)
+                        sift_up_key(heap, size)
                         size += 1
                         if size == k:
                             t = np.int32(heap[0] >> _SHIFT)
                     else:
                         heap[0] = key
-                        _sift_down(heap, k)
+                        sift_down_key(heap, k)
                         t = np.int32(heap[0] >> _SHIFT)
                 sizes[qi] = size
                 tau[qi] = t
@@ -363,7 +369,7 @@ def _select_block(row, cb, c0, t, hits, k, buf, c, size, lt, flags):
     for w in range((cb + 7) // 8):
         bits = words[w]
         while bits:
-            j = w * 8 + (_lowest_bit(bits) >> 3)
+            j = w * 8 + (lowest_bit(bits) >> 3)
             bits &= bits - np.uint64(1)
             hits -= 1
             d = row[j]

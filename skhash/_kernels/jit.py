@@ -1,8 +1,15 @@
-"""Optional numba: ``njit``, ``prange`` and a hardware popcount, or stand-ins.
+"""The JIT shim: numba's ``njit`` and ``prange``, a hardware popcount, a prefetch.
 
-numba is the ``fast`` extra. Without it, the kernels written for numba still
-run (as plain Python, slowly), and :class:`~skhash.HammingNeighbors` prefers
-the NumPy brute-force backend.
+numba is the ``fast`` extra. Every compiled kernel of skhash imports these
+names from here, never from numba: without numba, or with the environment
+variable ``SKHASH_DISABLE_NUMBA`` set, ``njit`` is the identity, ``prange`` is
+``range``, ``popcount64`` and ``lowest_bit`` are Python functions and
+``prefetch`` does nothing, so the kernels written for numba still run (as
+plain Python, slowly) and :class:`~skhash.HammingNeighbors` prefers the NumPy
+brute-force backend. ``HAVE_NUMBA`` says which case holds.
+
+This module is imported only by the kernels and backends that need it, so
+``import skhash`` does not import numba.
 """
 
 import os
@@ -87,7 +94,11 @@ except ImportError:  # pragma: no cover
 
 
 def n_threads(n_jobs):
-    """Threads for a kernel call from joblib-style ``n_jobs``."""
+    """Threads for a kernel call from joblib-style ``n_jobs``.
+
+    ``None`` means 1 unless inside a ``joblib.parallel_config`` context, -1
+    all cores; never more than numba's thread pool holds.
+    """
     from joblib import effective_n_jobs
 
     n = effective_n_jobs(n_jobs)
@@ -114,38 +125,29 @@ class numba_threads:
         return False
 
 
-@njit(cache=True)
-def _sift_down(keys, size):
-    """Restore the max-heap property of keys[:size] from the root."""
-    i = 0
-    top = keys[0]
-    while True:
-        child = 2 * i + 1
-        if child >= size:
-            break
-        if child + 1 < size and keys[child + 1] > keys[child]:
-            child += 1
-        if keys[child] <= top:
-            break
-        keys[i] = keys[child]
-        i = child
-    keys[i] = top
-
-
-@njit(cache=True)
-def _sift_up(keys, pos):
-    """Restore the max-heap property of keys[:pos + 1] after writing keys[pos]."""
-    key = keys[pos]
-    while pos > 0:
-        parent = (pos - 1) // 2
-        if keys[parent] >= key:
-            break
-        keys[pos] = keys[parent]
-        pos = parent
-    keys[pos] = key
-
-
 @njit(cache=True, inline="always")
-def _lowest_bit(x):
+def lowest_bit(x):
     """Index of the lowest set bit of a non-zero ``uint64``."""
     return popcount64((x & (~x + np.uint64(1))) - np.uint64(1))
+
+
+class parallel_chunksize:
+    """Context manager setting numba's ``prange`` chunk size (restored on exit).
+
+    Small chunks hand out iterations dynamically, for loops whose iterations
+    vary a lot in cost. Does nothing without numba.
+    """
+
+    def __init__(self, size):
+        self.size = int(size)
+
+    def __enter__(self):
+        if HAVE_NUMBA:
+            self.old = numba.get_parallel_chunksize()
+            numba.set_parallel_chunksize(self.size)
+        return self
+
+    def __exit__(self, *exc):
+        if HAVE_NUMBA:
+            numba.set_parallel_chunksize(self.old)
+        return False
