@@ -31,6 +31,7 @@ from numba import get_num_threads, njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from skhash._kernels.heap import sift_down, sort_heap
 from skhash._kernels.pq_fastscan import BLOCK
 
 #: True when the CPU has AVX2, the instruction set of the in-register look-up.
@@ -208,29 +209,6 @@ def _portable_block(codes, cbase, lut, lbase, n_pairs, thr, out):
     return mask
 
 
-@njit(cache=True, inline="always")
-def _worse(d1, i1, d2, i2):
-    return d1 > d2 or (d1 == d2 and i1 > i2)
-
-
-@njit(cache=True)
-def _sift_down(hd, hi, pos, size):
-    while True:
-        left = 2 * pos + 1
-        if left >= size:
-            return
-        child = left
-        right = left + 1
-        if right < size and _worse(hd[right], hi[right], hd[left], hi[left]):
-            child = right
-        if _worse(hd[child], hi[child], hd[pos], hi[pos]):
-            hd[pos], hd[child] = hd[child], hd[pos]
-            hi[pos], hi[child] = hi[child], hi[pos]
-            pos = child
-        else:
-            return
-
-
 @intrinsic
 def _cttz(typingctx, x):
     """Index of the lowest set bit of a non-zero ``uint32`` (LLVM ``cttz``)."""
@@ -264,21 +242,15 @@ def _push_block(mask, buf, last, start, hdq, hiq, k):
         if d < hdq[0]:
             hdq[0] = d
             hiq[0] = start + j
-            _sift_down(hdq, hiq, 0, k)
+            sift_down(hdq, hiq, 0, k)
 
 
 @njit(cache=True)
 def _sorted_out(hd, hi, q0, out_d, out_i):
-    G, k = hd.shape
-    for qq in range(G):
-        hdq = hd[qq]
-        hiq = hi[qq]
-        for size in range(k - 1, 0, -1):
-            hdq[0], hdq[size] = hdq[size], hdq[0]
-            hiq[0], hiq[size] = hiq[size], hiq[0]
-            _sift_down(hdq, hiq, 0, size)
-        out_d[q0 + qq] = hdq
-        out_i[q0 + qq] = hiq
+    for qq in range(hd.shape[0]):
+        sort_heap(hd[qq], hi[qq])
+        out_d[q0 + qq] = hd[qq]
+        out_i[q0 + qq] = hi[qq]
 
 
 @njit(cache=True, parallel=True)
