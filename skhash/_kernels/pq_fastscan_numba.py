@@ -282,6 +282,125 @@ def fastscan_topk_portable(Q, packed, n_samples, k, group):
     return out_d, out_i
 
 
+@njit(cache=True)
+def _window_compact(row, count, k, win):
+    """Cut ``row[:count]`` to the keys within ``win`` of the ``k``-th distance.
+
+    Returns (count, thr): the entries kept are those with distance
+    ``<= w + win`` (``w`` the ``k``-th smallest distance so far), and a
+    later item is accepted only below ``thr = w + win + 1``. With at most
+    ``k`` entries nothing is cut.
+    """
+    if count <= k:
+        return count, np.int64(65535)
+    w = np.partition(row[:count], k - 1)[k - 1] >> 32
+    keep = 0
+    for j in range(count):
+        if (row[j] >> 32) <= w + win:
+            row[keep] = row[j]
+            keep += 1
+    return keep, np.int64(min(w + win + 1, 65535))
+
+
+@njit(cache=True, inline="always")
+def _offer_window(mask, buf, last, start, row, count, thr):
+    """Append the masked items ``j < last`` of a block below ``thr`` to ``row``."""
+    while mask != 0:
+        j = np.int64(_cttz(mask))
+        if j >= last:
+            break
+        mask &= mask - np.uint32(1)
+        d = np.int64(buf[j])
+        if d < thr:
+            row[count] = (d << 32) | (start + j)
+            count += 1
+    return count
+
+
+@njit(cache=True)
+def _make_room(keys, count, thr, k, win):
+    """Before a block: compact the rows near capacity, grow ``keys`` if needed."""
+    G, cap = keys.shape
+    grow = False
+    for qq in range(G):
+        if count[qq] > cap - 2 * BLOCK:
+            count[qq], thr[qq] = _window_compact(keys[qq], count[qq], k, win[qq])
+            if count[qq] > cap // 2:
+                grow = True
+    if not grow:
+        return keys
+    bigger = np.empty((G, 2 * cap), dtype=np.int64)
+    for qq in range(G):
+        bigger[qq, : count[qq]] = keys[qq, : count[qq]]
+    return bigger
+
+
+@njit(cache=True)
+def _exact_finish(row, count, k, win, T, q, codes, out_d, out_i):
+    """Exact ADC of the window's candidates; best ``k`` by (distance, index)."""
+    count, _ = _window_compact(row, count, k, win)
+    idx = np.sort(row[:count] & 0xFFFFFFFF)
+    M = T.shape[1]
+    d = np.empty(count, dtype=T.dtype)
+    for j in range(count):
+        c = codes[idx[j]]
+        s = T[q, 0, c[0]]
+        for m in range(1, M):
+            s += T[q, m, c[m]]
+        d[j] = s
+    order = np.argsort(d, kind="mergesort")
+    for j in range(k):
+        out_d[j] = d[order[j]]
+        out_i[j] = idx[order[j]]
+
+
+@njit(cache=True, parallel=True)
+def fastscan_exact_portable(Q, packed, n_samples, k, win, T, codes, group):
+    """Exact ADC top ``k`` through the fast scan, on any CPU.
+
+    Scans with the quantized tables, keeping every item within ``win[q]``
+    of the ``k``-th quantized distance (``pq_fastscan.exact_window``), then
+    ranks those by exact ADC (``T``, ``codes``). Returns ``(dist, ind)``.
+    """
+    n_q, P = Q.shape[0], Q.shape[1]
+    nb = packed.shape[0]
+    flat, lut = packed.reshape(-1), Q.reshape(-1)
+    out_d = np.empty((n_q, k), dtype=T.dtype)
+    out_i = np.empty((n_q, k), dtype=np.int64)
+    for g in prange((n_q + group - 1) // group):
+        q0 = g * group
+        G = min(q0 + group, n_q) - q0
+        keys = np.empty((G, 4 * k + 8 * BLOCK), dtype=np.int64)
+        count = np.zeros(G, dtype=np.int64)
+        thr = np.full(G, 65535, dtype=np.int64)
+        wq = win[q0 : q0 + G]
+        buf = np.empty(BLOCK, dtype=np.uint16)
+        for b in range(nb):
+            last = min(BLOCK, n_samples - b * BLOCK)
+            keys = _make_room(keys, count, thr, k, wq)
+            for qq in range(G):
+                mask = _portable_block(
+                    flat, b * P * BLOCK, lut, (q0 + qq) * P * BLOCK, P, thr[qq], buf
+                )
+                if mask != 0:
+                    count[qq] = _offer_window(
+                        mask, buf, last, b * BLOCK, keys[qq], count[qq], thr[qq]
+                    )
+        for qq in range(G):
+            _exact_finish(
+                keys[qq],
+                count[qq],
+                k,
+                wq[qq],
+                T,
+                q0 + qq,
+                codes,
+                out_d[q0 + qq],
+                out_i[q0 + qq],
+            )
+    return out_d, out_i
+
+
 if SIMD:
 
     @njit(cache=True, parallel=True)
@@ -325,8 +444,78 @@ if SIMD:
             _sorted_out(hd, hi, q0, out_d, out_i)
         return out_d, out_i
 
+    @njit(cache=True, parallel=True)
+    def fastscan_exact_simd(Q, packed, n_samples, k, win, T, codes, group):
+        """``fastscan_exact_portable`` with the AVX2 block scorer (same results)."""
+        n_q, P = Q.shape[0], Q.shape[1]
+        nb = packed.shape[0]
+        flat, lut = packed.reshape(-1), Q.reshape(-1)
+        out_d = np.empty((n_q, k), dtype=T.dtype)
+        out_i = np.empty((n_q, k), dtype=np.int64)
+        low = np.uint64(0xFFFFFFFF)
+        for g in prange((n_q + group - 1) // group):
+            q0 = g * group
+            G = min(q0 + group, n_q) - q0
+            keys = np.empty((G, 4 * k + 8 * BLOCK), dtype=np.int64)
+            count = np.zeros(G, dtype=np.int64)
+            thr = np.full(G, 65535, dtype=np.int64)
+            wq = win[q0 : q0 + G]
+            buf = np.empty(2 * BLOCK, dtype=np.uint16)
+            for b in range(nb):
+                last = min(BLOCK, n_samples - b * BLOCK)
+                keys = _make_room(keys, count, thr, k, wq)
+                for qa in range(0, G, 2):
+                    qb = min(qa + 1, G - 1)
+                    mask = _simd_block2(
+                        flat,
+                        b * P * BLOCK,
+                        lut,
+                        (q0 + qa) * P * BLOCK,
+                        (q0 + qb) * P * BLOCK,
+                        P,
+                        thr[qa],
+                        thr[qb],
+                        buf,
+                    )
+                    m = np.uint32(mask & low)
+                    if m != 0:
+                        count[qa] = _offer_window(
+                            m,
+                            buf[:BLOCK],
+                            last,
+                            b * BLOCK,
+                            keys[qa],
+                            count[qa],
+                            thr[qa],
+                        )
+                    m = np.uint32(mask >> np.uint64(32))
+                    if qb != qa and m != 0:
+                        count[qb] = _offer_window(
+                            m,
+                            buf[BLOCK:],
+                            last,
+                            b * BLOCK,
+                            keys[qb],
+                            count[qb],
+                            thr[qb],
+                        )
+            for qq in range(G):
+                _exact_finish(
+                    keys[qq],
+                    count[qq],
+                    k,
+                    wq[qq],
+                    T,
+                    q0 + qq,
+                    codes,
+                    out_d[q0 + qq],
+                    out_i[q0 + qq],
+                )
+        return out_d, out_i
+
 else:  # pragma: no cover - depends on the CPU
     fastscan_topk_simd = None
+    fastscan_exact_simd = None
 
 
 @njit(cache=True, parallel=True)

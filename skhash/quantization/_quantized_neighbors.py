@@ -58,11 +58,15 @@ class QuantizedNeighbors(MetaEstimatorMixin, BaseSearcher):
         times faster and approximate: a distance is off by at most
         ``n_subspaces / 2`` quantization steps (see Notes) unless ``rerank``
         re-scores the candidates exactly.
-    rerank : int, default=None
-        Only with ``algorithm="fastscan"``: keep ``rerank * n_neighbors``
-        candidates by fast-scan distance, then re-rank them by exact ADC and
-        return the best ``n_neighbors`` with exact distances. None returns
-        the fast-scan ranking and its approximate distances.
+    rerank : int or "exact", default=None
+        Only with ``algorithm="fastscan"``: re-rank fast-scan candidates by
+        exact ADC and return exact distances. ``"exact"``: the candidates are
+        every item whose fast-scan distance is within the tables' error bound
+        of the ``n_neighbors``-th (see Notes), so the result is always that of
+        the exact kernels. An int ``r``: the ``r * n_neighbors`` best
+        fast-scan candidates, a fixed cost that can miss an exact neighbour
+        when ``r`` is small. None returns the fast-scan ranking and its
+        approximate distances.
 
     Attributes
     ----------
@@ -132,10 +136,10 @@ class QuantizedNeighbors(MetaEstimatorMixin, BaseSearcher):
     >>> nn.codes_.shape, bool((nn.codes_ == pq.transform(X[100:])).all())
     ((200, 2), True)
 
-    The fast scan over 4-bit codes, with exact re-ranking of 4 x 3 candidates:
+    The fast scan over 4-bit codes, with exact re-ranking:
 
     >>> fast = QuantizedNeighbors(FrozenEstimator(pq), n_neighbors=3,
-    ...                           algorithm="fastscan", rerank=4).fit(X[100:])
+    ...                           algorithm="fastscan", rerank="exact").fit(X[100:])
     >>> exact = QuantizedNeighbors(FrozenEstimator(pq), n_neighbors=3).fit(X[100:])
     >>> bool((fast.kneighbors(X[:5])[1] == exact.kneighbors(X[:5])[1]).all())
     True
@@ -145,7 +149,7 @@ class QuantizedNeighbors(MetaEstimatorMixin, BaseSearcher):
         "quantizer": [HasMethods(["fit", "transform", "distance_tables"]), None],
         "n_neighbors": [IntInterval(1, None, closed="left")],
         "algorithm": [StrOptions({"auto", "numba", "numpy", "fastscan"})],
-        "rerank": [IntInterval(1, None, closed="left"), None],
+        "rerank": [IntInterval(1, None, closed="left"), StrOptions({"exact"}), None],
     }
 
     def __init__(
@@ -241,7 +245,7 @@ class QuantizedNeighbors(MetaEstimatorMixin, BaseSearcher):
     def _check_rerank(self):
         if self.rerank is not None and self.algorithm != "fastscan":
             raise ValueError(
-                f"rerank={self.rerank} applies to algorithm='fastscan' only (the "
+                f"rerank={self.rerank!r} applies to algorithm='fastscan' only (the "
                 f"other kernels are exact); got algorithm={self.algorithm!r}."
             )
 
@@ -261,6 +265,9 @@ class QuantizedNeighbors(MetaEstimatorMixin, BaseSearcher):
             packed = self._packed_codes()
         Q, scale, bias = _fs.quantize_tables(T)
         n = self.n_samples_fit_
+        if self.rerank == "exact":
+            window = _fs.exact_window(T, scale)
+            return _fs.fastscan_exact(Q, packed, n, k, window, T, self.codes_)
         n_cand = k if self.rerank is None else min(n, k * self.rerank)
         qdist, ind = _fs.fastscan_kneighbors(Q, packed, n, n_cand)
         if self.rerank is not None:

@@ -149,3 +149,63 @@ def test_rerank_equals_exact_adc_on_candidates(backend, dtype):
         np.testing.assert_array_equal(ind[q], cand[q][order])
         np.testing.assert_array_equal(dist[q], sub[order])
     assert dist.dtype == dtype
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("n_bits", [8, 24, 64, 128])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exact_mode_equals_exact_adc(backend, n_bits, dtype):
+    rng = np.random.default_rng(n_bits)
+    M = n_bits // 4
+    n = 1500 + n_bits  # not a multiple of 32
+    codes = rng.integers(0, 16, (n, M), dtype=np.uint8)
+    T = rng.random((11, M, 16)).astype(dtype)
+    T[:3] = np.round(T[:3] * 3) / 3  # coarse tables: many tied exact distances
+    Q, scale, _ = fs.quantize_tables(T)
+    window = fs.exact_window(T, scale)
+    assert (window >= M + 1).all()
+    packed = fs.pack_codes(codes)
+    for k in (1, 10, 200):
+        d_ref, i_ref = _pq.adc_kneighbors_numpy(T, codes, k)
+        d, i = fs.fastscan_exact(Q, packed, n, k, window, T, codes, backend=backend)
+        np.testing.assert_array_equal(i, i_ref)
+        np.testing.assert_array_equal(d, d_ref)
+        assert d.dtype == dtype
+
+
+def test_exact_mode_where_a_short_list_fails():
+    # Many items within a quantization step of each other: re-ranking only
+    # the k best fast-scan candidates misses exact neighbours, the window
+    # of the error bound does not.
+    rng = np.random.default_rng(7)
+    M, n, k = 16, 3000, 20
+    codes = rng.integers(0, 16, (n, M), dtype=np.uint8)
+    T = (rng.random((20, M, 16)) * 0.01 + 1.0).astype(np.float64)
+    T[:, :, 0] = 0.0  # one large step per table: fine differences are rounded off
+    Q, scale, _ = fs.quantize_tables(T)
+    packed = fs.pack_codes(codes)
+    d_ref, i_ref = _pq.adc_kneighbors_numpy(T, codes, k)
+    _, cand = fs.fastscan_kneighbors(Q, packed, n, k)
+    _, i_short = fs.rerank(T, codes, cand, k)
+    assert not np.array_equal(i_short, i_ref)
+    d, i = fs.fastscan_exact(Q, packed, n, k, fs.exact_window(T, scale), T, codes)
+    np.testing.assert_array_equal(i, i_ref)
+    np.testing.assert_array_equal(d, d_ref)
+
+
+def test_exact_mode_grows_its_buffer():
+    # every item ties in the quantized ranking: the window holds the whole
+    # database, far beyond the initial buffer
+    nb = pytest.importorskip("skhash._kernels.pq_fastscan_numba")
+    rng = np.random.default_rng(8)
+    codes = rng.integers(0, 16, (5000, 4), dtype=np.uint8)
+    T = np.ones((3, 4, 16))
+    Q, scale, _ = fs.quantize_tables(T)
+    assert (Q == 0).all()
+    d_ref, i_ref = _pq.adc_kneighbors_numpy(T, codes, 5)
+    window = fs.exact_window(T, scale)
+    d, i = nb.fastscan_exact_portable(
+        Q, fs.pack_codes(codes), 5000, 5, window, T, codes, 1
+    )
+    np.testing.assert_array_equal(i, i_ref)
+    np.testing.assert_array_equal(d, d_ref)

@@ -239,12 +239,16 @@ def test_fastscan_rerank_equals_exact_adc(cls, n_bits):
     fast = QuantizedNeighbors(
         FrozenEstimator(q), n_neighbors=10, algorithm="fastscan", rerank=10
     ).fit(X[100:], y[100:])
+    certain = QuantizedNeighbors(
+        FrozenEstimator(q), n_neighbors=10, algorithm="fastscan", rerank="exact"
+    ).fit(X[100:], y[100:])
     assert fast.packed_codes_.shape == (-(-1697 // 32), -(-(n_bits // 4) // 2), 32)
     for k in (1, 10, 100):
         d_ref, i_ref = exact.kneighbors(X[:100], n_neighbors=k)
-        d, i = fast.kneighbors(X[:100], n_neighbors=k)
-        np.testing.assert_array_equal(i, i_ref)
-        np.testing.assert_array_equal(d, d_ref)
+        for searcher in (fast, certain):
+            d, i = searcher.kneighbors(X[:100], n_neighbors=k)
+            np.testing.assert_array_equal(i, i_ref)
+            np.testing.assert_array_equal(d, d_ref)
     assert fast.score(X[:100], y[:100]) == pytest.approx(exact.score(X[:100], y[:100]))
 
 
@@ -282,6 +286,12 @@ def test_fastscan_errors(data):
         QuantizedNeighbors(PQ(n_bits=8), algorithm="fastscan").fit(X)
     with pytest.raises(ValueError, match="rerank=4 applies to algorithm='fastscan'"):
         QuantizedNeighbors(PQ(n_bits=8, n_clusters=16), rerank=4).fit(X)
+    with pytest.raises(ValueError, match="rerank='exact' applies"):
+        QuantizedNeighbors(PQ(n_bits=8, n_clusters=16), rerank="exact").fit(X)
+    with pytest.raises(ValueError, match="rerank"):
+        QuantizedNeighbors(
+            PQ(n_bits=8, n_clusters=16), algorithm="fastscan", rerank="all"
+        ).fit(X)
     nn = QuantizedNeighbors(PQ(n_bits=8, n_clusters=16, random_state=0)).fit(X)
     assert not hasattr(nn, "packed_codes_")
     # switched to the fast scan after fit: packed on the fly, same ranking
@@ -312,10 +322,11 @@ def test_fastscan_dqn_codes():
     from sklearn.frozen import FrozenEstimator
 
     exact = QuantizedNeighbors(FrozenEstimator(dqn), n_neighbors=5).fit(X[100:600] / 16)
-    fast = QuantizedNeighbors(
-        FrozenEstimator(dqn), n_neighbors=5, algorithm="fastscan", rerank=10
-    ).fit(X[100:600] / 16)
     d_ref, i_ref = exact.kneighbors(X[:50] / 16)
-    d, i = fast.kneighbors(X[:50] / 16)
-    np.testing.assert_array_equal(i, i_ref)
-    np.testing.assert_array_equal(d, d_ref)
+    for rerank in (10, "exact"):
+        fast = QuantizedNeighbors(
+            FrozenEstimator(dqn), n_neighbors=5, algorithm="fastscan", rerank=rerank
+        ).fit(X[100:600] / 16)
+        d, i = fast.kneighbors(X[:50] / 16)
+        np.testing.assert_array_equal(i, i_ref)
+        np.testing.assert_array_equal(d, d_ref)
