@@ -38,11 +38,10 @@ def default_n_substrings(n_bits, n_db):
     Here a probe (a random access) costs about as much as 50-200 entries
     read in sequence, so shorter substrings (bigger buckets, fewer probes)
     win. The rule was fitted to exhaustive sweeps of ``m`` on ITQ codes of
-    augmented MNIST, k = 10 (``doc/benchmarks_search.rst``), where it picks
-    the fastest ``m`` or one within the noise: 64 bits at n = 50,000 /
-    250,000 / 1,000,000 / 4,000,000 give m = 7 / 5 / 5 / 4, 32 bits at 1M
-    m = 2, 128 bits at 1M m = 9 (m = 8 was 2% faster). Substrings are at
-    most 24 bits.
+    augmented MNIST, k = 10, where it picks the fastest ``m`` or one within
+    the noise (the sweeps are in ``doc/benchmarks_search.rst``): 64 bits at
+    n = 50,000 / 250,000 / 1,000,000 / 4,000,000 give m = 7 / 5 / 5 / 4.
+    Substrings are at most 24 bits.
 
     Parameters
     ----------

@@ -71,9 +71,8 @@ class MIHSearcher:
         :func:`~skhash._kernels.mih.substring_bit_order` (fewest colliding
         substring keys on a sample of the database) instead of cutting the
         codes into consecutive runs; database and queries are permuted alike,
-        so results are unchanged. On 1,000,000 64-bit ITQ codes of augmented
-        MNIST (k = 10) it reads 11-14% fewer bucket entries and is about 5%
-        faster, for about 0.2 s more build; see ``doc/benchmarks_search.rst``.
+        so results are unchanged. Fewer bucket entries are read for a little
+        more build time (measured in ``doc/benchmarks_search.rst``).
 
     Attributes
     ----------
