@@ -167,6 +167,8 @@ REGISTRY = (
         script="bench_fastscan.py",
         kind="measurement",
         summary="fast-scan and exact ADC search against FAISS: recall and time",
+        args=("--repeats", "3"),
+        doc="benchmarks_quantization.rst",
         kernel_level=("skhash._kernels.pq_fastscan",),
     ),
     Entry(
@@ -340,9 +342,8 @@ REGISTRY = (
         doc="benchmarks_search.rst",
         kernel_level=(
             "skhash._kernels.bits",
+            "skhash._kernels.jit",
             "skhash.neighbors._brute",
-            "skhash.neighbors._database",
-            "skhash.neighbors._jit",
             "skhash.neighbors._mih",
             "skhash.neighbors._numba_brute",
         ),
