@@ -1,6 +1,27 @@
-"""Helpers shared by the benchmark scripts (not part of the package)."""
+"""The benchmark harness: what every script of ``benchmarks/`` shares.
 
+One home for the scripts' common parts (not part of the package; it uses only
+skhash's public API):
+
+* data by name: :func:`load_dataset` and :func:`load_train_test` (``digits``,
+  ``mnist``, ``fashion-mnist``, ``cifar10-gist``, ``synthetic``), the cached
+  feature sets :func:`cifar10_gist` and :func:`cifar10_pretrained`, and
+  :func:`augmented_mnist`; local copies are read from :func:`default_data_home`;
+* protocol: splits come from :func:`skhash.datasets.retrieval_split`, scores
+  from :mod:`skhash.metrics` and :mod:`skhash.evaluation`;
+  :func:`neighbor_indicator` turns Euclidean ground truth into targets and
+  :func:`label_map` scores a fitted hasher or quantizer by label mAP;
+* timing: :func:`time_alternating` (warm-up, then the methods in turn, A B C
+  ... A B C ..., so a load change on a shared machine hits them all) and
+  :func:`median`;
+* output: :func:`print_table` and :func:`write_json`.
+
+Which script produces which table is declared in ``registry.py``.
+"""
+
+import json
 import os
+import statistics
 import time
 from pathlib import Path
 
@@ -8,10 +29,164 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 
+#: The names :func:`load_dataset` knows.
+DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10-gist", "synthetic")
+
 
 def default_data_home():
     """``$SKHASH_DATA`` if set, else ``<repo>/../shared/data``."""
     return os.environ.get("SKHASH_DATA", str(REPO.parent / "shared" / "data"))
+
+
+def load_dataset(
+    name, subset="all", *, data_home=None, gist_cache=None, n_samples=None, rng=None
+):
+    """Rows of features and their labels, ``(X, y)``, of a dataset by name.
+
+    Parameters
+    ----------
+    name : {"digits", "mnist", "fashion-mnist", "cifar10-gist", "synthetic"}
+        ``digits``: scikit-learn's 1,797 8x8 digits (float64, ``subset="all"``
+        only); ``mnist``, ``fashion-mnist``: the 28x28 images as flat uint8
+        rows of 784 pixels; ``cifar10-gist``: the GIST-512 descriptors of the
+        CIFAR-10 JPEG copy (float32, see :func:`cifar10_gist`);
+        ``synthetic``: ``n_samples`` float32 64-D vectors on a 12-D linear
+        subspace plus noise (see :func:`synthetic`), ``y`` is None.
+    subset : {"train", "test", "all"}, default="all"
+        The official subset (training rows first in ``"all"``).
+    data_home : str, default=None
+        Folder of the local copies; None: :func:`default_data_home`.
+    gist_cache : str or Path, default=None
+        ``cifar10-gist``: the ``.npy`` of the 60,000 descriptors, read when
+        present, else computed (minutes) and written.
+    n_samples : int, default=None
+        ``synthetic``: the number of rows.
+    rng : numpy.random.Generator, default=None
+        ``synthetic``: the random generator (None: ``default_rng(0)``).
+    """
+    if subset not in ("train", "test", "all"):
+        raise ValueError(f"subset must be 'train', 'test' or 'all'; got {subset!r}")
+    if name == "synthetic":
+        if n_samples is None:
+            raise ValueError("the synthetic dataset needs n_samples")
+        rng = np.random.default_rng(0) if rng is None else rng
+        X, _ = synthetic(n_samples, 0, rng)
+        return X, None
+    if name == "digits":
+        if subset != "all":
+            raise ValueError("digits has no train/test subsets: use subset='all'")
+        from sklearn.datasets import load_digits
+
+        return load_digits(return_X_y=True)
+    if name == "cifar10-gist":
+        data, X = cifar10_gist(data_home or default_data_home(), gist_cache)
+        y = np.asarray(data.target)
+        if subset == "all":
+            return X, y
+        keep = data.split == subset
+        return X[keep], y[keep]
+    loader = _mnist_loaders().get(name)
+    if loader is None:
+        raise ValueError(f"unknown dataset {name!r}; one of {', '.join(DATASETS)}")
+    X, y = loader(subset, data_home=data_home or default_data_home(), return_X_y=True)
+    return X.reshape(len(X), -1), y
+
+
+def load_train_test(name, *, data_home=None, gist_cache=None):
+    """``(X_train, y_train, X_test, y_test)`` of a dataset with official subsets.
+
+    ``mnist``, ``fashion-mnist`` or ``cifar10-gist``, as :func:`load_dataset`
+    returns them (the GIST descriptors are computed or read once).
+    """
+    if name == "cifar10-gist":
+        data, X = cifar10_gist(data_home or default_data_home(), gist_cache)
+        y = np.asarray(data.target)
+        train = data.split == "train"
+        return X[train], y[train], X[~train], y[~train]
+    X_train, y_train = load_dataset(name, "train", data_home=data_home)
+    X_test, y_test = load_dataset(name, "test", data_home=data_home)
+    return X_train, y_train, X_test, y_test
+
+
+def _mnist_loaders():
+    from skhash.datasets import load_fashion_mnist, load_mnist
+
+    return {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
+
+
+def synthetic(n, n_queries, rng, dim=64, intrinsic=12):
+    """``n`` database and ``n_queries`` query vectors near a linear subspace.
+
+    Float32 ``dim``-D vectors on an ``intrinsic``-D linear subspace plus noise
+    of 1/10 of the signal's scale, so that neighbours are well defined; both
+    sets come from one draw of ``n + n_queries`` rows.
+    """
+    A = rng.normal(size=(intrinsic, dim)).astype(np.float32)
+    Z = rng.normal(size=(n + n_queries, intrinsic)).astype(np.float32)
+    X = Z @ A + 0.1 * rng.normal(size=(n + n_queries, dim)).astype(np.float32)
+    return X[:n], X[n:]
+
+
+def label_map(estimator, X_query, y_query, X_database, y_database, quantizer=False):
+    """Full-ranking label mAP of a fitted hasher, or quantizer (``quantizer``).
+
+    A hasher's codes are searched by :class:`skhash.HammingNeighbors`; a
+    quantizer, frozen (it was fitted on the training set and only encodes the
+    database), by :class:`skhash.QuantizedNeighbors` (asymmetric distances to
+    the unquantized queries). Ties by database index; the searchers' ``score``.
+    """
+    if quantizer:
+        from sklearn.frozen import FrozenEstimator
+
+        from skhash.quantization import QuantizedNeighbors
+
+        nn = QuantizedNeighbors(FrozenEstimator(estimator)).fit(X_database, y_database)
+        return float(nn.score(X_query, y_query))
+    from skhash import HammingNeighbors
+
+    nn = HammingNeighbors().fit(estimator.transform(X_database), y_database)
+    return float(nn.score(estimator.transform(X_query), y_query))
+
+
+def time_alternating(calls, repeats, warmup=True):
+    """Time several calls in turn, after one untimed warm-up call of each.
+
+    Parameters
+    ----------
+    calls : dict of str to callable
+        Each called without arguments.
+    repeats : int
+        Timed rounds; each round calls every method once, in ``calls`` order
+        (A B C ... A B C ...), so a load change on a shared machine hits them
+        all and ratios taken within one run stay fair.
+    warmup : bool, default=True
+        Call each method once, untimed, first (numba compilation, caches).
+
+    Returns
+    -------
+    first : dict of str to object
+        What each warm-up call returned (None without a warm-up).
+    seconds : dict of str to list of float
+        The ``repeats`` wall-clock times of each call.
+    """
+    first = {name: f() if warmup else None for name, f in calls.items()}
+    seconds = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, f in calls.items():
+            t0 = time.perf_counter()
+            f()
+            seconds[name].append(time.perf_counter() - t0)
+    return first, seconds
+
+
+def median(seconds):
+    """The median of a list of times (:func:`statistics.median`)."""
+    return statistics.median(seconds)
+
+
+def write_json(path, obj, indent=1):
+    """Write ``obj`` as JSON to ``path`` (the ``--json`` output of a script)."""
+    Path(path).write_text(json.dumps(obj, indent=indent))
 
 
 def neighbor_indicator(gt_indices, n_database):

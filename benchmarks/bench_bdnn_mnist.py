@@ -29,22 +29,25 @@ import time
 
 import numpy as np
 
-from _common import cifar10_gist
-from _common import default_data_home as data_home
+from _common import load_train_test
 
 
 def load(n_train, n_query, seed, dataset="mnist", gist_cache=None):
-    if dataset == "cifar10-gist":
-        return load_cifar10_gist(n_train, n_query, seed, gist_cache)
-    from skhash.datasets import load_mnist
+    """Training (= database) and query rows of MNIST or CIFAR-10 GIST-512.
 
-    Xtr, ytr = load_mnist("train", data_home=data_home(), return_X_y=True)
-    Xte, yte = load_mnist("test", data_home=data_home(), return_X_y=True)
-    # Pixels / 255: a uniform scale leaves the Euclidean ground truth and
-    # every scale-free method unchanged, and keeps SH-BDNN (which, like its
-    # demo, uses features as given) out of sigmoid saturation.
-    Xtr = Xtr.reshape(len(Xtr), -1).astype(np.float32) / 255
-    Xte = Xte.reshape(len(Xte), -1).astype(np.float32) / 255
+    ``cifar10-gist``: UH-BDNN's second dataset (the paper used 320-D GIST of
+    the original images; ours is :class:`skhash.features.GIST`'s 512-D
+    descriptor of the JPEG q75 copy), 50,000 training and 10,000 test rows.
+    ``gist_cache`` is a ``.npy`` of the 60,000 descriptors in
+    ``load_cifar10("all", source="jpeg")`` order, computed when missing.
+    """
+    Xtr, ytr, Xte, yte = load_train_test(dataset, gist_cache=gist_cache)
+    if dataset == "mnist":
+        # Pixels / 255: a uniform scale leaves the Euclidean ground truth and
+        # every scale-free method unchanged, and keeps SH-BDNN (which, like its
+        # demo, uses features as given) out of sigmoid saturation.
+        Xtr = Xtr.astype(np.float32) / 255
+        Xte = Xte.astype(np.float32) / 255
     return _subsample(Xtr, ytr, Xte, yte, n_train, n_query, seed)
 
 
@@ -57,20 +60,6 @@ def _subsample(Xtr, ytr, Xte, yte, n_train, n_query, seed):
         i = np.sort(rng.choice(len(Xte), n_query, replace=False))
         Xte, yte = Xte[i], yte[i]
     return Xtr, ytr, Xte, yte
-
-
-def load_cifar10_gist(n_train, n_query, seed, cache):
-    """CIFAR-10 GIST-512 of the JPEG copy: 50,000 training, 10,000 test rows.
-
-    UH-BDNN's second dataset (the paper used 320-D GIST of the original
-    images; ours is :class:`skhash.features.GIST`'s 512-D descriptor of the
-    JPEG q75 copy). ``cache`` is a ``.npy`` of the 60,000 descriptors in
-    ``load_cifar10("all", source="jpeg")`` order, computed when missing.
-    """
-    data, X = cifar10_gist(data_home(), cache)
-    train = data.split == "train"
-    y = data.target
-    return _subsample(X[train], y[train], X[~train], y[~train], n_train, n_query, seed)
 
 
 def scores(codes_q, codes_db, *, gt=None, y_q=None, y_db=None, chunk=250):
@@ -99,10 +88,9 @@ def scores(codes_q, codes_db, *, gt=None, y_q=None, y_db=None, chunk=250):
 def run_tables(args):
     import torch
 
-    from skhash import ITQ, LSH, PCAH, SpectralHashing
+    from skhash import ITQ, LSH, PCAH, SDH, SpectralHashing
     from skhash.datasets import euclidean_ground_truth
     from skhash.deep import SHBDNN, UHBDNN
-    from skhash.linear._sdh import SDH
 
     torch.set_num_threads(args.threads)
     Xtr, ytr, Xte, yte = load(

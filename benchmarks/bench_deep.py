@@ -46,16 +46,11 @@ from skorch.callbacks import Callback
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from skhash import ITQ, LSH, HammingNeighbors, pack_bits  # noqa: E402
-from skhash.datasets import (  # noqa: E402
-    load_cifar10,
-    load_fashion_mnist,
-    load_mnist,
-    retrieval_split,
-)
+from skhash.datasets import load_cifar10, retrieval_split  # noqa: E402
 from skhash.deep import DHN, DNNH, DSH, DSHConvNet, HashNet  # noqa: E402
 from skhash.metrics import precision_within_radius  # noqa: E402
 
-from _common import default_data_home, print_table  # noqa: E402
+from _common import default_data_home, load_dataset, print_table, write_json  # noqa: E402
 
 T0 = time.perf_counter()
 DEEP = {"DSH": DSH, "DHN": DHN, "HashNet": HashNet, "DNNH": DNNH}
@@ -158,11 +153,9 @@ def _shallow_methods(names):
 
 def run_pixels(args):
     rows = []
-    loaders = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
     for name in args.datasets:
-        data = loaders[name](subset="all", data_home=args.data_home)
-        X = data.data.astype(np.float32) / 255.0
-        y = data.target
+        X, y = load_dataset(name, "all", data_home=args.data_home)
+        X = X.astype(np.float32) / 255.0
         split = retrieval_split(y, protocol=f"{name}-dnnh", random_state=0)
         Xtr, ytr = X[split.train], y[split.train]
         shallow = _shallow_methods(args.methods)
@@ -353,7 +346,7 @@ class _NCHWTorchLRN(torch.nn.Module):
 
 def run_throughput(args):
     """Samples/s of the DSH CNN (batch ``--batch-size``, random 32x32 images)."""
-    from skhash.deep._modules import HashHead, HashingNetwork
+    from skhash.deep import HashHead, HashingNetwork
     from skhash.deep.losses import DSHLoss
 
     B, n_iter = args.batch_size, 8
@@ -458,7 +451,7 @@ def main(argv=None):
     print()
     print_table(rows, cols, title=title)
     if args.json:
-        Path(args.json).write_text(json.dumps({"title": title, "rows": rows}, indent=1))
+        write_json(args.json, {"title": title, "rows": rows})
 
 
 if __name__ == "__main__":

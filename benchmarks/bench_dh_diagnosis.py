@@ -27,8 +27,9 @@ import torch
 from bench_ldph_dh_ksh_subic import euclidean_map, load
 
 from skhash import HammingNeighbors
-from skhash.datasets import load_mnist
 from skhash.deep.losses import dh_loss, dh_weight_penalty
+
+from _common import default_data_home
 
 torch.set_num_threads(1)
 
@@ -48,9 +49,7 @@ p.add_argument("--eval", default="0,1,3,10,30")
 p.add_argument("--tag", default="")
 a = p.parse_args()
 
-d = load(
-    "MNIST", load_mnist, os.environ.get("SKHASH_DATA", "/work/shared/data"), 0, 2000
-)
+d = load("MNIST", "mnist", default_data_home(), 0, 2000)
 X = d["X"].astype(np.float32)
 Xtr = d["X_train"].astype(np.float32)
 mean = Xtr.mean(0)

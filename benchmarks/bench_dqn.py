@@ -45,15 +45,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.frozen import FrozenEstimator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from skhash import ITQ, LSH, HammingNeighbors  # noqa: E402
-from skhash.datasets import load_fashion_mnist, load_mnist, retrieval_split  # noqa: E402
-from skhash.quantization import OPQ, PQ, QuantizedNeighbors  # noqa: E402
+from skhash import ITQ, LSH  # noqa: E402
+from skhash.datasets import retrieval_split  # noqa: E402
+from skhash.quantization import OPQ, PQ  # noqa: E402
 
-from _common import default_data_home, print_table  # noqa: E402
+from _common import (  # noqa: E402
+    default_data_home,
+    label_map,
+    load_dataset,
+    print_table,
+)
 
 QUANTIZERS = ("DQN", "PQ", "OPQ")
 DEEP_HASHERS = ("DSH", "HashNet")
@@ -83,19 +87,6 @@ def make(method, n_bits, args):
     return getattr(deep, method)(**params)
 
 
-def map_quantizer(est, X_q, y_q, X_db, y_db):
-    """mAP of ADC/AQD ranking; ``est`` is fitted on the training set only."""
-    # The protocol trains on the 5,000 training images: the frozen quantizer
-    # only encodes the database.
-    nn = QuantizedNeighbors(FrozenEstimator(est)).fit(X_db, y_db)
-    return float(nn.score(X_q, y_q))
-
-
-def map_hasher(est, X_q, y_q, X_db, y_db):
-    nn = HammingNeighbors().fit(est.transform(X_db), y_db)
-    return float(nn.score(est.transform(X_q), y_q))
-
-
 def _fit_score(method, est, Xtr, ytr, Xq, yq, Xdb, ydb, args):
     t0 = time.perf_counter()
     if method in QUANTIZERS or method in DEEP_HASHERS:
@@ -104,8 +95,9 @@ def _fit_score(method, est, Xtr, ytr, Xq, yq, Xdb, ydb, args):
         est.fit(Xtr)
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    score = map_quantizer if method in QUANTIZERS else map_hasher
-    m = score(est, Xq, yq, Xdb, ydb)
+    # The protocol trains on the 5,000 training images: a quantizer, frozen,
+    # only encodes the database and ranks by ADC/AQD.
+    m = label_map(est, Xq, yq, Xdb, ydb, quantizer=method in QUANTIZERS)
     return m, round(fit_s, 1), round(time.perf_counter() - t0, 1)
 
 
@@ -197,15 +189,14 @@ def run_cifar10(args):
 def run(args):
     if args.threads:
         torch.set_num_threads(args.threads)
-    loaders = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
     rows = []
     for name in args.datasets:
         if name == "cifar10":
             rows += run_cifar10(args)
             continue
-        data = loaders[name](subset="all", data_home=args.data_home)
-        X = data.data.reshape(len(data.data), -1).astype(np.float32) / 255.0
-        y = np.asarray(data.target)
+        X, y = load_dataset(name, "all", data_home=args.data_home)
+        X = X.astype(np.float32) / 255.0
+        y = np.asarray(y)
         split = retrieval_split(y, protocol=f"{name}-dnnh", random_state=0)
         Xtr, ytr = X[split.train], y[split.train]
         Xq, yq = X[split.query], y[split.query]

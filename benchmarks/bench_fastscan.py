@@ -37,10 +37,8 @@ Run: ``python benchmarks/bench_fastscan.py`` (1M vectors, about 10 minutes on
 """
 
 import argparse
-import json
 import os
 import platform
-import statistics
 import time
 
 import numpy as np
@@ -51,21 +49,20 @@ from skhash.datasets import euclidean_ground_truth
 from skhash.metrics import recall_at_r
 from skhash.quantization import PQ, QuantizedNeighbors
 
-from _common import augmented_mnist, default_data_home, print_table
-
-
-def synthetic(n, n_queries, rng, dim=64, intrinsic=12):
-    A = rng.normal(size=(intrinsic, dim)).astype(np.float32)
-    Z = rng.normal(size=(n + n_queries, intrinsic)).astype(np.float32)
-    X = Z @ A + 0.1 * rng.normal(size=(n + n_queries, dim)).astype(np.float32)
-    return X[:n], X[n:]
+from _common import (
+    augmented_mnist,
+    load_dataset,
+    median,
+    print_table,
+    synthetic,
+    time_alternating,
+    write_json,
+)
 
 
 def mnist(n, n_queries, rng):
-    from skhash.datasets import load_mnist
-
     X = np.concatenate(list(augmented_mnist(n, rng)))
-    Xq, _ = load_mnist("test", data_home=default_data_home(), return_X_y=True)
+    Xq, _ = load_dataset("mnist", "test")
     return X, np.asarray(Xq[:n_queries], np.float32)
 
 
@@ -167,19 +164,15 @@ def run(name, X, Xq, args):
     methods = build(X, args.n_train, args.bits, args.rerank, args.seed)
     rows = []
     for k in args.ks:
-        times = {m: [] for m in methods}
-        found = {}
-        for m, (search, _) in methods.items():  # warm-up (compiles numba)
-            found[m] = search(Xq, k)
-        for _ in range(args.repeats):
-            for m, (search, _) in methods.items():
-                t = time.perf_counter()
-                search(Xq, k)
-                times[m].append(time.perf_counter() - t)
-        ref_fs = statistics.median(times["faiss PQFastScan 4-bit"])
-        ref_pq = statistics.median(times["faiss IndexPQ 8-bit"])
+        # one warm-up call each (compiles numba), then the timed rounds
+        found, times = time_alternating(
+            {m: (lambda s=search, k=k: s(Xq, k)) for m, (search, _) in methods.items()},
+            args.repeats,
+        )
+        ref_fs = median(times["faiss PQFastScan 4-bit"])
+        ref_pq = median(times["faiss IndexPQ 8-bit"])
         for m, (_, t_fit) in methods.items():
-            med = statistics.median(times[m])
+            med = median(times[m])
             rows.append(
                 {
                     "data": name,
@@ -252,8 +245,7 @@ def main(argv=None):
         del X
     print(f"# load at the end {os.getloadavg()[0]:.1f}")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
+        write_json(args.json, rows)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from skhash.features._backbones import PretrainedBackbone  # noqa: E402
+from skhash.features import PretrainedBackbone  # noqa: E402
 
 from _common import print_table  # noqa: E402
 

@@ -10,14 +10,14 @@ prints images per second. Decoding time is reported separately.
 """
 
 import argparse
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 
 from skhash.datasets import load_cifar10
 from skhash.features import GIST
+
+from _common import default_data_home
 
 
 def main():
@@ -27,9 +27,7 @@ def main():
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--source", default="jpeg", choices=["jpeg", "png-subset"])
     args = p.parse_args()
-    home = os.environ.get("SKHASH_DATA") or (
-        Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-    )
+    home = default_data_home()
     t0 = time.perf_counter()
     images = load_cifar10("all", source=args.source, data_home=home).data
     t_load = time.perf_counter() - t0

@@ -38,19 +38,11 @@ from pathlib import Path
 
 import numpy as np
 
-from skhash import ITQ, HammingNeighbors, SpectralHashing
-from skhash.datasets import (
-    euclidean_ground_truth,
-    load_cifar10,
-    load_fashion_mnist,
-    load_mnist,
-    retrieval_split,
-)
-from skhash.linear._cca_itq import CCAITQ
-from skhash.linear._ksh import KSH
+from skhash import CCAITQ, ITQ, KSH, HammingNeighbors, SpectralHashing
+from skhash.datasets import euclidean_ground_truth, load_cifar10, retrieval_split
 from skhash.metrics import mean_average_precision
 
-from _common import default_data_home, print_table
+from _common import default_data_home, load_dataset, print_table
 
 
 def _ranking(h, Xq, Xdb):
@@ -63,8 +55,9 @@ def _pixels(X):
     return X.reshape(len(X), -1).astype(np.float64) / 255.0
 
 
-def load(name, loader, data_home, seed, n_train, train_from="database"):
-    X, y = loader(subset="test", data_home=data_home, return_X_y=True)
+def load(name, dataset, data_home, seed, n_train, train_from="database"):
+    """The protocol's arrays for ``dataset`` ("mnist" or "fashion-mnist")."""
+    X, y = load_dataset(dataset, "test", data_home=data_home)
     X = _pixels(X)
     split = retrieval_split(
         y, n_query_per_class=100, database="rest", random_state=seed
@@ -73,7 +66,7 @@ def load(name, loader, data_home, seed, n_train, train_from="database"):
     rng = np.random.default_rng(seed)
     d = dict(name=name, X=X, y=y, q=q, db=db, metrics=("l2",))
     if train_from == "train":
-        Xt, yt = loader(subset="train", data_home=data_home, return_X_y=True)
+        Xt, yt = load_dataset(dataset, "train", data_home=data_home)
         pick = np.sort(rng.choice(len(Xt), size=min(n_train, len(Xt)), replace=False))
         d["X_train"], d["y_train"] = _pixels(Xt[pick]), yt[pick]
     else:
@@ -320,10 +313,7 @@ def main():
         "--dh-methods", nargs="+", default=None, help="rows of the dh part, by name"
     )
     args = parser.parse_args()
-    loaders = {
-        "mnist": ("MNIST", load_mnist),
-        "fashion": ("Fashion", load_fashion_mnist),
-    }
+    loaders = {"mnist": ("MNIST", "mnist"), "fashion": ("Fashion", "fashion-mnist")}
     bits = {
         "ldph": [16, 32, 64, 128],
         "dh": [16, 32, 64],
@@ -343,9 +333,9 @@ def main():
                 args.data_home, args.gist_cache, args.seed, args.n_train
             )
         else:
-            name, loader = loaders[key]
+            name, dataset = loaders[key]
             d = load(
-                name, loader, args.data_home, args.seed, args.n_train, args.train_from
+                name, dataset, args.data_home, args.seed, args.n_train, args.train_from
             )
         for part in args.parts:
             rows = parts[part](d, args.bits or bits[part])

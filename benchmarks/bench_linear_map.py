@@ -20,22 +20,17 @@ import time
 import numpy as np
 
 from skhash import ITQ, LSH, PCAH, HammingNeighbors, SpectralHashing
-from skhash.datasets import (
-    euclidean_ground_truth,
-    load_fashion_mnist,
-    load_mnist,
-    retrieval_split,
-)
+from skhash.datasets import euclidean_ground_truth, retrieval_split
 from skhash.metrics import mean_average_precision
 
-from _common import default_data_home, neighbor_indicator, print_table
+from _common import default_data_home, load_dataset, neighbor_indicator, print_table
 
 METHODS = {"LSH": LSH, "PCAH": PCAH, "ITQ": ITQ, "SpectralHashing": SpectralHashing}
 
 
-def run(name, loader, data_home, n_bits_list, seed):
-    X, y = loader(subset="test", data_home=data_home, return_X_y=True)
-    X = X.reshape(len(X), -1).astype(np.float64) / 255.0
+def run(name, dataset, data_home, n_bits_list, seed):
+    X, y = load_dataset(dataset, "test", data_home=data_home)
+    X = X.astype(np.float64) / 255.0
     split = retrieval_split(
         y, n_query_per_class=100, database="rest", random_state=seed
     )
@@ -76,8 +71,8 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     rows = []
-    for name, loader in [("MNIST", load_mnist), ("Fashion-MNIST", load_fashion_mnist)]:
-        rows += run(name, loader, args.data_home, args.n_bits, args.seed)
+    for name, dataset in [("MNIST", "mnist"), ("Fashion-MNIST", "fashion-mnist")]:
+        rows += run(name, dataset, args.data_home, args.n_bits, args.seed)
     print_table(
         rows,
         [

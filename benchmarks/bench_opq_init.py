@@ -26,14 +26,13 @@ import numpy as np
 
 from skhash._kernels import pq as _pq
 from skhash._kernels.pca import principal_directions
-from skhash.datasets import load_mnist
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import default_data_home  # noqa: E402
+from _common import load_dataset  # noqa: E402
 
 variant, n_alt = sys.argv[1], int(sys.argv[2])
-X, _ = load_mnist("train", data_home=default_data_home(), return_X_y=True)
-X = X.reshape(len(X), -1).astype(np.float32)
+X, _ = load_dataset("mnist", "train")
+X = X.astype(np.float32)
 Xf = X[:20000]
 M = int(sys.argv[3]) if len(sys.argv) > 3 else 4
 bounds = _pq.subspace_bounds(784, M)

@@ -27,10 +27,9 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 
 from skhash._kernels import pq as _pq
-from skhash.datasets import load_fashion_mnist, load_mnist
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import default_data_home  # noqa: E402
+from _common import default_data_home, load_dataset  # noqa: E402
 
 K, N_ITER, N_TRAIN = 256, 25, 20000
 
@@ -56,9 +55,9 @@ def main():
     args = parser.parse_args()
     home = args.data_home or default_data_home()
     impls = {"skhash": ours, "sklearn": sklearn_kmeans}
-    for name, loader in (("mnist", load_mnist), ("fashion-mnist", load_fashion_mnist)):
-        X, _ = loader("train", data_home=home, return_X_y=True)
-        X = np.ascontiguousarray(X.reshape(len(X), -1), dtype=np.float32)
+    for name in ("mnist", "fashion-mnist"):
+        X, _ = load_dataset(name, "train", data_home=home)
+        X = np.ascontiguousarray(X, dtype=np.float32)
         bounds = _pq.subspace_bounds(X.shape[1], 8)
         rng = np.random.RandomState(0)
         total = dict.fromkeys(impls, 0.0)

@@ -46,7 +46,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -55,9 +54,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from skhash import ITQ, KSH, OPQ, PQ, SDH, SHBDNN, HammingNeighbors  # noqa: E402
 from skhash.datasets import retrieval_split  # noqa: E402
 from skhash.deep import DHN, DNNH, DQN, DSH, HashNet  # noqa: E402
-from skhash.quantization import QuantizedNeighbors  # noqa: E402
 
-from _common import cifar10_pretrained, default_data_home, print_table  # noqa: E402
+from _common import (  # noqa: E402
+    cifar10_pretrained,
+    default_data_home,
+    label_map,
+    print_table,
+    write_json,
+)
 
 DEEP = {"DHN": DHN, "HashNet": HashNet, "DNNH": DNNH, "DSH": DSH, "DQN": DQN}
 QUANTIZERS = {"PQ", "OPQ", "DQN"}
@@ -108,11 +112,7 @@ def make(method, n_bits, args):
 
 def score(method, est, Xq, yq, Xdb, ydb):
     """Full-ranking mAP of the queries against the database."""
-    if method in QUANTIZERS:
-        nn = QuantizedNeighbors(FrozenEstimator(est)).fit(Xdb, ydb)
-        return float(nn.score(Xq, yq))
-    nn = HammingNeighbors().fit(est.transform(Xdb), ydb)
-    return float(nn.score(est.transform(Xq), yq))
+    return label_map(est, Xq, yq, Xdb, ydb, quantizer=method in QUANTIZERS)
 
 
 def _shown(rows):
@@ -254,8 +254,7 @@ def run_probe(args, data, X):
     """Linear probe: pretrained vs randomly initialised EfficientNet-Lite0."""
     from sklearn.linear_model import LogisticRegression
 
-    from skhash.features import PretrainedFeatures
-    from skhash.features._backbones import PretrainedBackbone
+    from skhash.features import PretrainedBackbone, PretrainedFeatures
 
     rng = np.random.default_rng(0)
     y = np.asarray(data.target)
@@ -344,7 +343,7 @@ def main(argv=None):
             args.bits = [12, 48] if args.experiment == "dsh" else [12, 24, 32, 48]
         rows, _ = run_table(args, X, y, protocol)
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
+        write_json(args.json, rows)
 
 
 if __name__ == "__main__":

@@ -37,34 +37,28 @@ import numpy as np
 from sklearn.frozen import FrozenEstimator
 
 from skhash._kernels import pq as _pq
-from skhash.datasets import euclidean_ground_truth, load_fashion_mnist, load_mnist
+from skhash.datasets import euclidean_ground_truth
 from skhash.metrics import recall_at_r
 from skhash.quantization import OPQ, PQ, QuantizedNeighbors
 
-from _common import cifar10_gist, default_data_home, print_table
+from _common import default_data_home, load_train_test, print_table
 
 RS = (1, 10, 100)
 
 
-def load_cifar10_gist(data_home, cache):
-    """GIST-512 of the CIFAR-10 JPEG copy: (50,000 training, 10,000 test) rows.
-
-    ``cache``: a ``.npy`` of the 60,000 descriptors (``bench_bdnn_mnist.py
-    --gist-cache`` reads and writes the same file), computed when missing.
-    """
-    data, X = cifar10_gist(data_home, cache)
-    train = data.split == "train"
-    return X[train], X[~train]
-
-
 def load(name, data_home, gist_cache=None):
+    """(training rows, test rows), float32, of mnist, fashion-mnist or cifar10-gist.
+
+    ``cifar10-gist``: GIST-512 of the CIFAR-10 JPEG copy (50,000 training,
+    10,000 test rows); ``gist_cache``: a ``.npy`` of the 60,000 descriptors
+    (``bench_bdnn_mnist.py --gist-cache`` reads and writes the same file),
+    computed when missing.
+    """
+    Xtr, _, Xte, _ = load_train_test(name, data_home=data_home, gist_cache=gist_cache)
     if name == "cifar10-gist":
-        return load_cifar10_gist(data_home, gist_cache)
-    loader = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}[name]
-    Xtr, _ = loader("train", data_home=data_home, return_X_y=True)
-    Xte, _ = loader("test", data_home=data_home, return_X_y=True)
+        return Xtr, Xte
     f = np.float32
-    return Xtr.reshape(len(Xtr), -1).astype(f), Xte.reshape(len(Xte), -1).astype(f)
+    return Xtr.astype(f), Xte.astype(f)
 
 
 def nanopq_search(model, Xq, codes, k):

@@ -583,20 +583,33 @@ def test_bench_bad_input(tmp_path, capsys):
         assert message in err, (extra, err)
 
 
-def test_bench_reproduce_runs_discovered_scripts(tmp_path, capsys):
+def _toy_benchmarks(folder):
+    """A benchmarks/ folder: the real reproduce.py and registry, toy entries."""
     from pathlib import Path
 
-    bench = tmp_path / "benchmarks"
-    bench.mkdir()
-    real = Path(__file__).resolve().parents[1] / "benchmarks" / "reproduce.py"
-    (bench / "reproduce.py").write_text(real.read_text())
-    (bench / "_common.py").write_text("VALUE = 3\n")
-    (bench / "bench_ok.py").write_text(
-        '"""Toy table vs published numbers."""\nfrom _common import VALUE\n'
-        'print("table", VALUE)\n'
+    real = Path(__file__).resolve().parents[1] / "benchmarks"
+    folder.mkdir(parents=True)
+    (folder / "reproduce.py").write_text((real / "reproduce.py").read_text())
+    (folder / "registry.py").write_text(
+        (real / "registry.py").read_text() + "\nREGISTRY = (\n"
+        '    Entry("ok", "bench_ok.py", "reproduction", "Toy table", ("--x", "2"),'
+        ' paper="P", table="T", doc="reproduction_toy.rst"),\n'
+        '    Entry("broken", "bench_broken.py", "measurement", "Fails"),\n'
+        ")\n"
     )
-    (bench / "bench_broken.py").write_text('"""Fails."""\nraise SystemExit(3)\n')
-    (bench / "helper.py").write_text("raise SystemExit('must not run')\n")
+    (folder / "_common.py").write_text("VALUE = 3\n")
+    (folder / "bench_ok.py").write_text(
+        '"""Toy table."""\nimport sys\nfrom _common import VALUE\n'
+        'print("table", VALUE, *sys.argv[1:])\n'
+    )
+    (folder / "bench_broken.py").write_text('"""Fails."""\nraise SystemExit(3)\n')
+    (folder / "bench_undeclared.py").write_text("raise SystemExit('must not run')\n")
+    (folder / "helper.py").write_text("raise SystemExit('must not run')\n")
+    return folder
+
+
+def test_bench_reproduce_runs_the_registry(tmp_path, capsys):
+    bench = _toy_benchmarks(tmp_path / "benchmarks")
     out = tmp_path / "out"
     status = main(
         [
@@ -612,12 +625,45 @@ def test_bench_reproduce_runs_discovered_scripts(tmp_path, capsys):
     capsys.readouterr()
     assert status == 1  # one script failed
     summary = json.loads((out / "summary.json").read_text())
-    by_name = {s["script"]: s for s in summary["scripts"]}
-    assert set(by_name) == {"bench_broken.py", "bench_ok.py"}
-    assert by_name["bench_ok.py"]["returncode"] == 0
-    assert by_name["bench_broken.py"]["returncode"] == 3
-    assert (out / "bench_ok.txt").read_text().strip() == "table 3"
+    by_name = {s["name"]: s for s in summary["scripts"]}
+    assert set(by_name) == {"ok", "broken"}  # declared entries only, in order
+    assert [s["name"] for s in summary["scripts"]] == ["ok", "broken"]
+    assert by_name["ok"]["returncode"] == 0
+    assert by_name["ok"]["command"] == "python benchmarks/bench_ok.py --x 2"
+    assert by_name["ok"]["kind"] == "reproduction"
+    assert by_name["ok"]["doc"] == "reproduction_toy.rst"
+    assert by_name["broken"]["returncode"] == 3
+    assert (out / "ok.txt").read_text().strip() == "table 3 --x 2"
+    assert "reproduction_toy.rst" in (out / "summary.md").read_text()
     assert main(["bench", "--reproduce", "--benchmarks-dir", str(tmp_path)]) == 2
+
+
+def test_bench_reproduce_from_a_source_checkout(tmp_path, capsys, monkeypatch):
+    import skhash.cli._bench as bench_cmd
+
+    bench = _toy_benchmarks(tmp_path / "checkout" / "benchmarks")
+    monkeypatch.setattr(bench_cmd, "_source_benchmarks_dir", lambda: bench)
+    out = tmp_path / "out"
+    status, _, _ = run(["bench", "--reproduce", "-o", out, "-q"], capsys)
+    assert status == 1  # the toy registry has a failing entry
+    assert (out / "ok.txt").read_text().strip() == "table 3 --x 2"
+
+
+def test_bench_reproduce_from_an_installed_package(tmp_path, capsys, monkeypatch):
+    import skhash.cli._bench as bench_cmd
+
+    site = tmp_path / "site-packages"
+    (site / "skhash").mkdir(parents=True)
+    monkeypatch.setattr(
+        bench_cmd, "_source_benchmarks_dir", lambda: site / "benchmarks"
+    )
+    status, out, err = run(
+        ["bench", "--reproduce", "-o", tmp_path / "out", "-q"], capsys
+    )
+    assert status == 2
+    assert "ship with the skhash source checkout" in err
+    assert "--benchmarks-dir" in err
+    assert not (tmp_path / "out").exists()
 
 
 def _data_home():

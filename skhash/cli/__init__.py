@@ -7,7 +7,9 @@ Subcommands:
 * ``skhash bench``: methods x code lengths on one dataset and protocol -> a table
   of mAP, precision within Hamming radius 2, fit, encode and search times, saved
   as CSV and JSON, with plots when matplotlib is installed.
-  ``skhash bench --reproduce`` runs every script of ``benchmarks/``.
+  ``skhash bench --reproduce`` runs every benchmark declared in
+  ``benchmarks/registry.py`` (from a source checkout: the benchmarks do not
+  ship with the installed package).
 * ``skhash fit`` / ``encode`` / ``search``: fit a hashing pipeline on a
   ``.npy`` / ``.fvecs`` / ``.bvecs`` file (or a folder of images) and save it
   with joblib, encode a file to packed codes, search a code file and write the

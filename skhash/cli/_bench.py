@@ -337,19 +337,34 @@ def run(args):
     return 0
 
 
-def _benchmarks_dir(args):
-    if args.benchmarks_dir:
-        d = Path(args.benchmarks_dir)
-    else:
-        import skhash
+def _source_benchmarks_dir():
+    """``benchmarks/`` of the source checkout skhash is imported from.
 
-        d = Path(skhash.__file__).resolve().parents[1] / "benchmarks"
-    if not (d / "reproduce.py").is_file():
+    An installed package has none: the benchmark scripts and their registry
+    ship with the source checkout only.
+    """
+    import skhash
+
+    return Path(skhash.__file__).resolve().parents[1] / "benchmarks"
+
+
+def _benchmarks_dir(args):
+    given = bool(args.benchmarks_dir)
+    d = Path(args.benchmarks_dir) if given else _source_benchmarks_dir()
+    if (d / "reproduce.py").is_file():
+        return d
+    if given:
         raise CommandError(
-            f"no benchmarks/reproduce.py under {str(d)!r}: --reproduce runs the "
-            "benchmark scripts of a source checkout; pass --benchmarks-dir."
+            f"--benchmarks-dir {str(d)!r} has no reproduce.py: pass the "
+            "benchmarks/ folder of a skhash source checkout."
         )
-    return d
+    raise CommandError(
+        "--reproduce runs the benchmark scripts, which ship with the skhash "
+        "source checkout, not with the installed package (no benchmarks/ "
+        f"folder next to {str(d.parent)!r}). Run it from a source checkout "
+        "(git clone the repository, then pip install -e .), or pass "
+        "--benchmarks-dir PATH/TO/benchmarks."
+    )
 
 
 def _reproduce(args):
@@ -484,8 +499,9 @@ def add_parser(add):
     bench.add_argument(
         "--reproduce",
         action="store_true",
-        help="run every benchmark script of benchmarks/ "
-        "(benchmarks/reproduce.py) instead",
+        help="run every benchmark of benchmarks/registry.py "
+        "(benchmarks/reproduce.py) instead; the scripts ship with the source "
+        "checkout, not with the installed package",
     )
     bench.add_argument(
         "--benchmarks-dir",
