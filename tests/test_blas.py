@@ -5,7 +5,8 @@ from sklearn.datasets import load_digits
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import skhash._blas
-from skhash import CCAITQ, ITQ, OPQ, PQ
+from skhash import CCAITQ, ITQ, KSH, OPQ, PQ
+from skhash._kernels import ksh as _ksh
 from skhash._kernels import pq as _pq
 from skhash.linear import _cca_itq, _itq
 
@@ -35,6 +36,11 @@ CASES = [
         OPQ(n_bits=16, n_clusters=16, max_iter=2, kmeans_iter=2, random_state=0),
         _pq,
         "procrustes",
+    ),
+    (
+        KSH(n_bits=8, n_anchors=50, n_labeled=200, max_iter=5, random_state=0),
+        _ksh,
+        "greedy_ksh",
     ),
 ]
 

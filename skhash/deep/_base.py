@@ -9,6 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from skorch import NeuralNet
+from torch import nn
 
 from skhash._validation import (
     IntInterval,
@@ -19,6 +20,7 @@ from skhash._validation import (
 from skhash.base import BaseHasher, BaseQuantizer
 from skhash.deep._callbacks import DivergenceCheck
 from skhash.deep._modules import MLP, HashHead, HashingNetwork
+from skhash.deep._threads import limit_torch_threads
 from skhash.features._registry import BACKBONES
 
 __all__ = ["BaseDeepHasher", "BaseDeepQuantizer", "SkorchNetMixin"]
@@ -69,6 +71,13 @@ TRAINING_PARAMS_DOC = """max_epochs : int, default=20
         given.
     net_params : dict, default=None
         Extra keyword arguments of :class:`skorch.NeuralNet`, applied last.
+    warm_start : bool, default=False
+        When True and the estimator is fitted, ``fit`` trains the network of
+        the previous fit for ``max_epochs`` more epochs instead of a new one
+        (skorch's ``warm_start``): weights, optimizer state, callbacks and
+        ``net_.history`` carry on. The data must have as many features, and
+        the code as many bits, as in the previous fit; the other parameters
+        of the network and its training are those of the first fit.
     random_state : int, RandomState instance or None, default=None
         Seed of weight initialisation and batch shuffling (the global torch
         RNG is not touched).
@@ -192,6 +201,7 @@ class SkorchNetMixin:
         "callbacks": [None, list],
         "train_split": [None, Interval(Real, 0, 1, closed="neither"), callable],
         "net_params": [None, dict],
+        "warm_start": ["boolean"],
         "verbose": ["verbose"],
     }
 
@@ -395,6 +405,47 @@ class SkorchNetMixin:
                     f"e.g. {type(cb).__name__}(monitor='train_loss')."
                 )
 
+    def _batch_work(self, module, n_rows):
+        """Multiply-adds of the widest linear layer on ``n_rows`` rows.
+
+        None for a user or pretrained backbone, whose cost (convolutions) the
+        weights do not tell: those keep torch's threads.
+        """
+        if self.backbone is not None:
+            return None
+        sizes = [m.weight.numel() for m in module.modules() if isinstance(m, nn.Linear)]
+        return int(n_rows) * max(sizes) if sizes else None
+
+    def _warm_start_key(self, n_features):
+        """What a warm start must keep: the input width and the head's outputs."""
+        return {
+            "n_features": int(n_features),
+            f"outputs ({self._head_outputs_param})": self._n_head_outputs(),
+        }
+
+    def _warm_net(self, n_features):
+        """The net of the previous fit when ``warm_start`` applies, else None.
+
+        Raises a ``ValueError`` when the new data or parameters do not fit
+        that network (another input width or code length).
+        """
+        net = getattr(self, "net_", None)
+        if not getattr(self, "warm_start", False) or net is None:
+            return None
+        key = self._warm_start_key(n_features)
+        previous = getattr(self, "_warm_key", None)
+        if previous is not None and previous != key:
+
+            def fmt(d):
+                return ", ".join(f"{k} = {v}" for k, v in d.items())
+
+            raise ValueError(
+                "warm_start=True continues the network of the previous fit, "
+                f"built for {fmt(previous)}; this fit needs {fmt(key)}. Set "
+                "warm_start=False to train a new network."
+            )
+        return net
+
     def _fit(self, X, y):
         self._check_network_params(X.shape[1])
         self._check_head_memory(X.shape[1])
@@ -403,6 +454,20 @@ class SkorchNetMixin:
         y = self._encode_targets(y) if y is not None else None
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         device, cuda_devices = self._torch_devices()
+        warm_net = self._warm_net(X.shape[1])
+        if warm_net is not None:
+            # skorch's warm start: no re-initialisation, the same history.
+            warm_net.max_epochs = self.max_epochs
+            X_net, y_net = self._make_dataset(X, y)
+            with torch.random.fork_rng(devices=cuda_devices):
+                torch.default_generator.manual_seed(seed)
+                if cuda_devices:
+                    with torch.cuda.device(cuda_devices[0]):
+                        torch.cuda.manual_seed(seed)
+                work = self._batch_work(warm_net.module_, self.batch_size)
+                with limit_torch_threads(work, self.device):
+                    warm_net.partial_fit(X_net, y_net)
+            return self
         user_callbacks = copy.deepcopy(list(self.callbacks or []))
         params = dict(
             module=None,
@@ -435,8 +500,11 @@ class SkorchNetMixin:
             params["iterator_train__generator"] = torch.Generator().manual_seed(seed)
             net = self._net_class(**params)
             X_net, y_net = self._make_dataset(X, y)
-            net.fit(X_net, y_net)
+            work = self._batch_work(params["module"], self.batch_size)
+            with limit_torch_threads(work, self.device):
+                net.fit(X_net, y_net)
         self.net_ = net
+        self._warm_key = self._warm_start_key(X.shape[1])
         return self
 
     def _project(self, X):
@@ -448,7 +516,8 @@ class SkorchNetMixin:
         device = next(module.parameters()).device
         step = max(int(self.batch_size), _MIN_ENCODE_BATCH)
         out = []
-        with torch.no_grad():
+        work = self._batch_work(module, min(step, max(X.shape[0], 1)))
+        with torch.no_grad(), limit_torch_threads(work, device):
             for start in range(0, X.shape[0], step):
                 xb = torch.from_numpy(X[start : start + step]).to(device)
                 out.append(self._decision_batch(module, xb).cpu().numpy())

@@ -24,6 +24,7 @@ from skhash._kernels.pca import principal_directions
 from skhash._kernels.ranking import average_precision_stable
 from skhash._validation import IntInterval, check_float32_range
 from skhash.base import BaseHasher
+from skhash.deep._threads import limit_torch_threads, torch_threads
 from skhash.linear._validation import check_n_bits_le_features
 
 #: Hidden layer sizes (h1, h2) of the official demos, by code length.
@@ -204,13 +205,20 @@ def lbfgs(closure_loss, params, max_iter, solver):
             line_search_fn="strong_wolfe",
         )
 
+        threads = torch.get_num_threads()
+
         def closure():
-            opt.zero_grad()
-            loss = closure_loss()
-            loss.backward()
+            with torch_threads(threads):
+                opt.zero_grad()
+                loss = closure_loss()
+                loss.backward()
             return loss
 
-        opt.step(closure)
+        # The two-loop recursion and the line search are hundreds of
+        # operations on vectors of the size of the parameters per iteration:
+        # one thread; the evaluations keep the threads of the caller.
+        with torch_threads(1):
+            opt.step(closure)
         return int(opt.state[opt._params[0]]["func_evals"])
 
     shapes = [p.shape for p in params]
@@ -320,6 +328,14 @@ class _BaseBDNN(BaseHasher):
 
     def _fit(self, X, y):
         check_n_bits_le_features(self, X.shape[1])
+        h1, h2 = self._hidden_sizes(X.shape[1])
+        D, L = X.shape[1], int(self.n_bits)
+        # the largest product of one evaluation: the data times W1
+        work = X.shape[0] * max(D * h1, h1 * h2, h2 * L)
+        with limit_torch_threads(work, self._device()):
+            self._fit_alternations(X, y)
+
+    def _fit_alternations(self, X, y):
         if self.dtype == "float32":
             check_float32_range(self, X)
         rng = check_random_state(self.random_state)

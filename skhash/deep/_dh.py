@@ -262,6 +262,7 @@ class DH(BaseDeepHasher):
         callbacks=None,
         train_split=None,
         net_params=None,
+        warm_start=False,
         random_state=None,
         verbose=0,
     ):
@@ -281,6 +282,7 @@ class DH(BaseDeepHasher):
         self.callbacks = callbacks
         self.train_split = train_split
         self.net_params = net_params
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
@@ -312,7 +314,10 @@ class DH(BaseDeepHasher):
     def _fit(self, X, y):
         check_float32_range(self, X)
         X = np.asarray(X, dtype=np.float32)
-        self.mean_ = X.mean(axis=0)
+        if self._warm_net(X.shape[1]) is None:
+            self.mean_ = X.mean(axis=0)
+        # else: the network of the previous fit was trained on inputs centred
+        # by its mean, which a warm start keeps.
         Xc = X - self.mean_
         self._n_train = X.shape[0]
         self._directions = None

@@ -87,6 +87,7 @@ class DHN(BaseDeepHasher):
         callbacks=None,
         train_split=None,
         net_params=None,
+        warm_start=False,
         random_state=None,
         verbose=0,
     ):
@@ -103,6 +104,7 @@ class DHN(BaseDeepHasher):
         self.callbacks = callbacks
         self.train_split = train_split
         self.net_params = net_params
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 

@@ -52,8 +52,13 @@ class CodebookRefresh(Callback):
         self.owner_params = owner_params
         self.every = every
 
+    def on_train_begin(self, net, **kwargs):
+        # Epochs are counted from the start of this training (a warm start
+        # continues a history).
+        self._first_epoch = len(net.history)
+
     def on_epoch_end(self, net, dataset_train=None, **kwargs):
-        epoch = len(net.history)
+        epoch = len(net.history) - getattr(self, "_first_epoch", 0)
         if epoch % self.every == 0 and epoch < net.max_epochs:
             # With a validation split the training set is a Subset: codebooks
             # are learned on its rows, codes assigned to every sample (the
@@ -219,6 +224,7 @@ class DQN(BaseDeepQuantizer):
         callbacks=None,
         train_split=None,
         net_params=None,
+        warm_start=False,
         random_state=None,
         verbose=0,
     ):
@@ -239,6 +245,7 @@ class DQN(BaseDeepQuantizer):
         self.callbacks = callbacks
         self.train_split = train_split
         self.net_params = net_params
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
@@ -279,8 +286,19 @@ class DQN(BaseDeepQuantizer):
             "rng": np.random.RandomState(rng.randint(2**31 - 1)),
             "weight": self.quantization_weight,
         }
-        super()._fit(X, y)
         X32 = np.ascontiguousarray(X, dtype=np.float32)
+        net = self._warm_net(X.shape[1])
+        if net is not None:
+            # Continue the alternation: codebooks from the previous fit, codes
+            # (the quantization targets) of the new data, refreshed by the
+            # callback of the previous fit.
+            self._refresh["codebooks"] = [
+                np.asarray(c, dtype=np.float64) for c in self.codebooks_
+            ]
+            refresh(net, {"x": X32}, self._refresh)
+            net.criterion_.quantization_weight = self._refresh["weight"]
+            dict(net.callbacks_)["codebook_refresh"].owner_params = self._refresh
+        super()._fit(X, y)
         refresh(self.net_, {"x": X32}, self._refresh)
         params = self._refresh
         del self._refresh

@@ -94,6 +94,7 @@ class DSH(BaseDeepHasher):
         callbacks=None,
         train_split=None,
         net_params=None,
+        warm_start=False,
         random_state=None,
         verbose=0,
     ):
@@ -111,6 +112,7 @@ class DSH(BaseDeepHasher):
         self.callbacks = callbacks
         self.train_split = train_split
         self.net_params = net_params
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 

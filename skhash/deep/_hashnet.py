@@ -129,6 +129,7 @@ class HashNet(BaseDeepHasher):
         callbacks=None,
         train_split=None,
         net_params=None,
+        warm_start=False,
         random_state=None,
         verbose=0,
     ):
@@ -148,6 +149,7 @@ class HashNet(BaseDeepHasher):
         self.callbacks = callbacks
         self.train_split = train_split
         self.net_params = net_params
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 

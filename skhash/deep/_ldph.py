@@ -1,5 +1,6 @@
 """Linear distance preserving pseudo-supervised hashing (LDPH / LDPSH)."""
 
+import contextlib
 import copy
 import math
 from numbers import Real
@@ -20,6 +21,7 @@ from skhash.deep._base import BaseDeepHasher
 from skhash.deep._criteria import LDPHLoss
 from skhash.deep._dh import PenalizedNet
 from skhash.deep._modules import HashingNetwork, linear_layers
+from skhash.deep._threads import limit_torch_threads
 
 __all__ = ["LDPH"]
 
@@ -179,6 +181,13 @@ class LDPH(BaseDeepHasher):
         must monitor the training loss (``EarlyStopping(monitor="train_loss")``).
     net_params : dict, default=None
         Extra keyword arguments of :class:`skorch.NeuralNet`, applied last.
+    warm_start : bool, default=False
+        When True and the estimator is fitted, ``fit`` runs ``n_rounds`` more
+        rounds on the network of the previous fit (on new random pairs, from
+        the network's own codes), without fitting the reference or
+        pre-training again; the reference, PCA and scaling are kept, and the
+        weights, optimizer state and ``net_.history`` carry on. The data
+        must have as many features, and the code as many bits, as before.
     random_state : int, RandomState instance or None, default=None
         Seed of the pairs, the weights, the batches and (when unset) the
         reference's own seed.
@@ -203,6 +212,7 @@ class LDPH(BaseDeepHasher):
         ``(a, c, r)`` per round: the fit and the Pearson correlation of
         Hamming and Euclidean distances over the pairs, before the round (the
         first on the reference's codes); the last entry on the final codes.
+        After a warm start, those of the rounds of the last fit.
     net_ : skorch.NeuralNet
         The trained net; ``net_.module_`` the network.
     bit_balance_ : ndarray of shape (n_bits,)
@@ -288,6 +298,7 @@ class LDPH(BaseDeepHasher):
         device="cpu",
         callbacks=None,
         net_params=None,
+        warm_start=False,
         random_state=None,
         verbose=0,
     ):
@@ -309,6 +320,7 @@ class LDPH(BaseDeepHasher):
         self.device = device
         self.callbacks = callbacks
         self.net_params = net_params
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
@@ -398,19 +410,22 @@ class LDPH(BaseDeepHasher):
         n = X64.shape[0]
         L = int(self.n_bits)
 
-        self.reference_ = self._fit_reference(X, rng)
-        U = _bits.unpack(self.reference_.transform(X), L).astype(np.float32)
-
-        self.mean_ = X64.mean(axis=0)
-        self.components_ = None
-        if self.pca:
-            self.components_, _ = principal_directions(X64 - self.mean_, L)
-        Z = X64 - self.mean_
-        if self.components_ is not None:
-            Z = Z @ self.components_
-        self.scale_mean_ = Z.mean(axis=0)
-        std = Z.std(axis=0)
-        self.scale_std_ = np.where(std > 0, std, 1.0)
+        warm_net = self._warm_net(X.shape[1])
+        if warm_net is None:
+            self.reference_ = self._fit_reference(X, rng)
+            U = _bits.unpack(self.reference_.transform(X), L).astype(np.float32)
+            self.mean_ = X64.mean(axis=0)
+            self.components_ = None
+            if self.pca:
+                self.components_, _ = principal_directions(X64 - self.mean_, L)
+            Z = X64 - self.mean_
+            if self.components_ is not None:
+                Z = Z @ self.components_
+            self.scale_mean_ = Z.mean(axis=0)
+            std = Z.std(axis=0)
+            self.scale_std_ = np.where(std > 0, std, 1.0)
+        # else: a warm start keeps the reference, the PCA and the scaling
+        # that the network was trained with.
         Z = self._preprocess(X64)
 
         P = int(self.pairs_per_sample) * n
@@ -453,19 +468,33 @@ class LDPH(BaseDeepHasher):
             return Zt[idx], torch.from_numpy(U[idx])
 
         fits = []
-        with torch.random.fork_rng(devices=cuda_devices):
+        with (
+            torch.random.fork_rng(devices=cuda_devices),
+            contextlib.ExitStack() as threads,
+        ):
             torch.default_generator.manual_seed(seed)
             if cuda_devices:
                 with torch.cuda.device(cuda_devices[0]):
                     torch.cuda.manual_seed(seed)
-            params["module"] = self._build_module(Z.shape[1])
-            params["criterion"] = self._build_criterion()
-            net = self._net_class(**params)
-            self.net_ = net
-            net.fit(_BatchDataset(n, bs, pretrain_batch, seed + 1), None)
-            # Round 1 regresses and targets the reference's codes (as the
-            # authors' code); later rounds the network's own codes.
-            codes = U
+            module = (
+                self._build_module(Z.shape[1]) if warm_net is None else warm_net.module_
+            )
+            # Batches of pairs: 2 * batch_size rows through the network.
+            work = self._batch_work(module, 2 * bs)
+            threads.enter_context(limit_torch_threads(work, self.device))
+            if warm_net is None:
+                params["module"] = module
+                params["criterion"] = self._build_criterion()
+                net = self._net_class(**params)
+                self.net_ = net
+                net.fit(_BatchDataset(n, bs, pretrain_batch, seed + 1), None)
+                # Round 1 regresses and targets the reference's codes (as the
+                # authors' code); later rounds the network's own codes.
+                codes = U
+            else:
+                # No pre-training: more rounds from the network's own codes.
+                net = warm_net
+                codes = self._codes01(Z)
             for t in range(self.n_rounds):
                 d_h = np.abs(codes[pi] - codes[pj]).sum(axis=1)
                 a, c, r = _affine_fit(d_e, d_h)
@@ -493,6 +522,7 @@ class LDPH(BaseDeepHasher):
         self.affine_fits_ = fits
         self.slope_, self.intercept_ = fits[-1][:2]
         self.bit_balance_ = codes.mean(axis=0)
+        self._warm_key = self._warm_start_key(X.shape[1])
         return self
 
     def _project(self, X):

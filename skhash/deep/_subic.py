@@ -151,6 +151,7 @@ class SuBiC(BaseDeepHasher):
         callbacks=None,
         train_split=None,
         net_params=None,
+        warm_start=False,
         random_state=None,
         verbose=0,
     ):
@@ -169,6 +170,7 @@ class SuBiC(BaseDeepHasher):
         self.callbacks = callbacks
         self.train_split = train_split
         self.net_params = net_params
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
@@ -186,6 +188,9 @@ class SuBiC(BaseDeepHasher):
 
     def _n_head_outputs(self):
         return self._n_blocks() * int(self.n_clusters)
+
+    def _warm_start_key(self, n_features):
+        return {**super()._warm_start_key(n_features), "classes": self._n_outputs}
 
     def _build_head(self, in_features):
         return BlockSoftmaxHead(

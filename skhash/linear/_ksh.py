@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
+from skhash._blas import limit_blas_threads
 from skhash._kernels import ksh as _ksh
 from skhash._kernels.sdh import squared_distances
 from skhash._validation import IntInterval, check_kernel_width, check_memory
@@ -185,14 +186,16 @@ class KSH(BaseHasher):
             S, onehot = None, Y
         else:
             S, onehot = np.where(Y @ Y.T > 0, 1.0, -1.0), None
-        A, losses, n_iters = _ksh.greedy_ksh(
-            K[labeled],
-            S,
-            self.n_bits,
-            self.max_iter,
-            verbose=self.verbose,
-            labels=onehot,
-        )
+        # Per iteration: products of the l x m kernel matrix with vectors.
+        with limit_blas_threads(K.shape[1] * l_):
+            A, losses, n_iters = _ksh.greedy_ksh(
+                K[labeled],
+                S,
+                self.n_bits,
+                self.max_iter,
+                verbose=self.verbose,
+                labels=onehot,
+            )
         self.projection_ = A.astype(X.dtype, copy=False)
         self.loss_curve_ = losses
         self.n_iter_ = max(n_iters)

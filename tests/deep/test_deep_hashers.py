@@ -8,6 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("skorch")
 
+from sklearn.base import clone  # noqa: E402
 from sklearn.model_selection import GridSearchCV, StratifiedKFold  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from skorch.callbacks import Callback  # noqa: E402
@@ -352,3 +353,74 @@ def test_train_split_takes_a_skorch_splitter():
     assert "valid_loss" in est.net_.history[-1]
     with pytest.raises(ValueError, match="train_split"):
         _small(DHN, train_split=1.5).fit(X, y)
+
+
+def _warm_start_estimators():
+    from skhash.deep import DH, DQN, LDPH, SuBiC
+
+    small = dict(hidden_layer_sizes=(16,), max_epochs=2, random_state=0)
+    return [
+        _small(DSH, max_epochs=2),
+        _small(DHN, max_epochs=2),
+        _small(HashNet, max_epochs=2),
+        _small(DNNH, max_epochs=2),
+        DH(n_bits=8, **small),
+        SuBiC(n_bits=8, n_clusters=4, **small),
+        DQN(n_bits=8, n_clusters=4, bottleneck=8, kmeans_iter=2, **small),
+        LDPH(
+            n_bits=8,
+            max_epochs=2,
+            n_rounds=1,
+            epochs_per_round=1,
+            pairs_per_sample=2,
+            batch_size=50,
+            random_state=0,
+        ),
+    ]
+
+
+def _n_epochs(est):
+    return len(est.net_.history)
+
+
+@pytest.mark.parametrize(
+    "est", _warm_start_estimators(), ids=lambda e: type(e).__name__
+)
+def test_warm_start_continues_the_previous_network(est):
+    X, y = _blobs()
+    est.set_params(warm_start=True).fit(X, y)
+    net, n_epochs = est.net_, _n_epochs(est)
+    weights = [p.detach().clone() for p in net.module_.parameters()]
+    est.fit(X, y)
+    # The same skorch net, trained further: its history grows, its weights
+    # move on from where they were (not re-initialised).
+    assert est.net_ is net
+    per_fit = est.epochs_per_round if type(est).__name__ == "LDPH" else 2
+    assert _n_epochs(est) == n_epochs + per_fit
+    after = list(est.net_.module_.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(weights, after, strict=True))
+    assert est.transform(X).dtype == np.uint8
+
+    # Without warm_start a refit starts over: a new net, the first history.
+    cold = clone(est).set_params(warm_start=False).fit(X, y)
+    est.set_params(warm_start=False).fit(X, y)
+    assert est.net_ is not net and _n_epochs(est) == n_epochs
+    np.testing.assert_array_equal(est.transform(X), cold.transform(X))
+
+
+def test_warm_start_history_counts_on():
+    X, y = _blobs()
+    warm = _small(DSH, max_epochs=2, warm_start=True).fit(X, y)
+    warm.set_params(max_epochs=3).fit(X, y)
+    assert [h["epoch"] for h in warm.net_.history] == [1, 2, 3, 4, 5]
+    losses = [h["train_loss"] for h in warm.net_.history]
+    assert losses[-1] < losses[0]
+
+
+def test_warm_start_refuses_another_width_or_code_length():
+    X, y = _blobs()
+    est = _small(DSH, max_epochs=1, warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match="warm_start=True.*n_features = 10"):
+        est.fit(X[:, :8], y)
+    with pytest.raises(ValueError, match="warm_start=False"):
+        est.set_params(n_bits=16).fit(X, y)
