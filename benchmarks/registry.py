@@ -180,6 +180,14 @@ REGISTRY = (
         doc="reproduction_pretrained.rst",
     ),
     Entry(
+        name="fit-times",
+        script="bench_fit_times.py",
+        kind="measurement",
+        summary="fit and transform time and mAP of every estimator on digits",
+        args=(),
+        doc="benchmarks_fit_times.rst",
+    ),
+    Entry(
         name="gist-speed",
         script="bench_gist.py",
         kind="measurement",
