@@ -289,6 +289,18 @@ def available_backends():
     return names + ["numpy"]
 
 
+def _resolve_backend(backend):
+    """``backend`` itself, or the fastest one for ``"auto"``; checks availability."""
+    if backend == "auto":
+        return available_backends()[0]
+    if backend not in available_backends():
+        raise ImportError(
+            f"fast-scan backend {backend!r} is not available here (numba missing, "
+            f"or no AVX2 for 'simd'); available: {available_backends()}."
+        )
+    return backend
+
+
 def fastscan_kneighbors(Q, packed, n_samples, k, backend="auto"):
     """Top ``k`` by quantized distance, ties by index: ``(dist, ind)`` int64.
 
@@ -296,13 +308,7 @@ def fastscan_kneighbors(Q, packed, n_samples, k, backend="auto"):
     ``"simd"``, ``"portable"`` or ``"numpy"``; every backend returns the same
     integers. Arguments as in :func:`fastscan_kneighbors_numpy`.
     """
-    if backend == "auto":
-        backend = available_backends()[0]
-    elif backend not in available_backends():
-        raise ImportError(
-            f"fast-scan backend {backend!r} is not available here (numba missing, "
-            f"or no AVX2 for 'simd'); available: {available_backends()}."
-        )
+    backend = _resolve_backend(backend)
     Q = np.ascontiguousarray(Q, dtype=np.uint8)
     packed = np.ascontiguousarray(packed, dtype=np.uint8)
     if backend == "numpy":
@@ -380,13 +386,7 @@ def fastscan_exact(Q, packed, n_samples, k, window, T, codes, backend="auto"):
     by exact ADC: the result of an exact ADC scan, ties by index. Backends as
     in :func:`fastscan_kneighbors`, identical results.
     """
-    if backend == "auto":
-        backend = available_backends()[0]
-    elif backend not in available_backends():
-        raise ImportError(
-            f"fast-scan backend {backend!r} is not available here; available: "
-            f"{available_backends()}."
-        )
+    backend = _resolve_backend(backend)
     Q = np.ascontiguousarray(Q, dtype=np.uint8)
     packed = np.ascontiguousarray(packed, dtype=np.uint8)
     window = np.ascontiguousarray(window, dtype=np.int64)
