@@ -447,7 +447,9 @@ def evaluate(
     -------
     rows : list of dict
         One row per code length: ``method``, ``protocol``, ``relevance``,
-        ``n_bits``, each metric, ``fit_s``, ``encode_s``, ``search_s`` (one
+        ``n_bits``, each metric that applies (a quantizer's rows have no
+        ``precision_radius2`` or ``pr_curve`` key: its codes have no Hamming
+        radius; use ``row.get``), ``fit_s``, ``encode_s``, ``search_s`` (one
         k-nearest-neighbour search of all queries with ``search_k``
         neighbours, after one untimed query that compiles the numba kernels),
         ``score_s`` (ranking the whole database and scoring), ``warmup_s``
