@@ -225,6 +225,30 @@ def _fmt(v, floatfmt):
     return "" if v is None else str(v)
 
 
+def cifar10_chw(data_home):
+    """The 60,000 CIFAR-10 images (JPEG copy) as flat CHW uint8 rows.
+
+    Returns ``(X, y, split)``: ``X`` of shape (60000, 3072) in channel-major
+    order (the networks reshape the rows to (3, 32, 32)), the labels and the
+    loaders' ``split`` field.
+    """
+    from skhash.datasets import load_cifar10
+
+    data = load_cifar10("all", source="jpeg", data_home=data_home)
+    X = data.images.transpose(0, 3, 1, 2).reshape(len(data.target), -1)
+    return X, np.asarray(data.target), data.split
+
+
+def mean_centred(X, train):
+    """``prep(idx)``: rows ``X[idx]`` as float32 minus the mean training row, / 255."""
+    mean = X[train].astype(np.float32).mean(axis=0)
+
+    def prep(idx):
+        return (X[idx].astype(np.float32) - mean) / 255.0
+
+    return prep
+
+
 def cifar10_gist(data_home, cache=None, source="jpeg"):
     """CIFAR-10 images and their GIST-512 descriptors, cached in a ``.npy``.
 

@@ -46,11 +46,18 @@ from skorch.callbacks import Callback
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from skhash import ITQ, LSH, HammingNeighbors, pack_bits  # noqa: E402
-from skhash.datasets import load_cifar10, retrieval_split  # noqa: E402
+from skhash.datasets import retrieval_split  # noqa: E402
 from skhash.deep import DHN, DNNH, DSH, DSHConvNet, HashNet  # noqa: E402
 from skhash.metrics import precision_within_radius  # noqa: E402
 
-from _common import default_data_home, load_dataset, print_table, write_json  # noqa: E402
+from _common import (  # noqa: E402
+    cifar10_chw,
+    default_data_home,
+    load_dataset,
+    mean_centred,
+    print_table,
+    write_json,
+)
 
 T0 = time.perf_counter()
 DEEP = {"DSH": DSH, "DHN": DHN, "HashNet": HashNet, "DNNH": DNNH}
@@ -201,10 +208,7 @@ def run_pixels(args):
 
 
 def _cifar_images(args):
-    data = load_cifar10(subset="all", source="jpeg", data_home=args.data_home)
-    # (n, 32, 32, 3) uint8 -> flat CHW rows; the network reshapes them.
-    X = data.images.transpose(0, 3, 1, 2).reshape(len(data.target), -1)
-    return X, data.target, data.split
+    return cifar10_chw(args.data_home)
 
 
 def _cnn_hasher(cls, n_bits, args, backbone=None, epochs=None, callbacks=None):
@@ -283,10 +287,7 @@ def run_cifar10_dsh(args):
 def run_cifar10_dnnh(args):
     X, y, _ = _cifar_images(args)
     split = retrieval_split(y, protocol="cifar10-dnnh", random_state=0)
-    mean = X[split.train].astype(np.float32).mean(axis=0)
-
-    def prep(idx):
-        return (X[idx].astype(np.float32) - mean) / 255.0
+    prep = mean_centred(X, split.train)
 
     Xtr, ytr = prep(split.train), y[split.train]
     Xq, yq = prep(split.query), y[split.query]

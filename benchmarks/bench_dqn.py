@@ -53,9 +53,11 @@ from skhash.datasets import retrieval_split  # noqa: E402
 from skhash.quantization import OPQ, PQ  # noqa: E402
 
 from _common import (  # noqa: E402
+    cifar10_chw,
     default_data_home,
     label_map,
     load_dataset,
+    mean_centred,
     print_table,
 )
 
@@ -105,11 +107,9 @@ def run_cifar10(args):
     """CIFAR-10 (JPEG q75 copy), ``cifar10-dnnh`` split: DQN through the small
     CNN of DSH (:class:`~skhash.deep.DSHConvNet`) on the images; PQ, OPQ, ITQ,
     LSH on GIST-512 features (``--gist-cache``) and on raw pixels."""
-    from skhash.datasets import load_cifar10
     from skhash.deep import DQN, DSHConvNet
 
-    data = load_cifar10("all", source="jpeg", data_home=args.data_home)
-    y = np.asarray(data.target)
+    X, y, _ = cifar10_chw(args.data_home)
     split = retrieval_split(y, protocol="cifar10-dnnh", random_state=0)
     parts = {"train": split.train, "query": split.query, "database": split.database}
     print(
@@ -117,14 +117,11 @@ def run_cifar10(args):
         f"{len(split.database)} database",
         flush=True,
     )
-    X = data.images.transpose(0, 3, 1, 2).reshape(len(y), -1)  # flat CHW rows
     feats = {}
     if "DQN" in args.methods:
         # bench_deep.py's preparation: training-mean image subtracted, / 255
-        mean = X[split.train].astype(np.float32).mean(axis=0)
-        feats["images"] = {
-            k: (X[v].astype(np.float32) - mean) / 255.0 for k, v in parts.items()
-        }
+        prep = mean_centred(X, split.train)
+        feats["images"] = {k: prep(v) for k, v in parts.items()}
     shallow = [m for m in args.methods if m != "DQN"]
     if shallow and "gist" in args.cifar_features:
         G = np.load(Path(args.gist_cache) / "cifar10_jpeg_gist512.npy")
