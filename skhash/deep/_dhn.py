@@ -46,6 +46,14 @@ class DHN(BaseDeepHasher):
     The paper fine-tunes AlexNet with SGD (batch 64, lr 2e-5); skhash defaults
     to Adam on the chosen backbone.
 
+    The unscaled inner products make DHN sensitive to the scale of its input.
+    On pooled CNN features that are not centred (for example a pretrained
+    backbone's, all non-negative), Adam at ``lr=1e-3`` unbalances the bits
+    within the first epoch and the codes do not recover; standardise the
+    features (``StandardScaler`` in a ``Pipeline``) or use ``lr=1e-4``, which
+    is also the rate to fine-tune a named ``backbone`` with (measured on
+    CIFAR-10: :doc:`/reproduction_pretrained`).
+
     References
     ----------
     H. Zhu, M. Long, J. Wang, Y. Cao, "Deep Hashing Network for Efficient
