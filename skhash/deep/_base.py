@@ -553,10 +553,12 @@ class BaseDeepQuantizer(SkorchNetMixin, BaseQuantizer):
     deep quantizer's ``_fit`` trains the network (``super()._fit(X, y)``) and
     sets ``codebooks_`` and ``subspace_bounds_`` in that space; ``transform``,
     ``distance_tables`` and ``inverse_transform`` are the quantizer's, on the
-    network's outputs.
+    network's outputs. A deep quantizer whose codes are not nearest codewords
+    (:class:`SuBiC`: the argmax of each block of the network's outputs) sets
+    ``_has_codebooks = False`` and overrides those three methods.
 
     Parameters common to every deep quantizer are documented on the concrete
-    classes (:class:`DQN`).
+    classes (:class:`DQN`, :class:`SuBiC`).
     """
 
     _parameter_constraints: dict = {
