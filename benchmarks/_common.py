@@ -12,8 +12,8 @@ skhash's public API):
   :func:`neighbor_indicator` turns Euclidean ground truth into targets and
   :func:`label_map` scores a fitted hasher or quantizer by label mAP;
 * timing: :func:`time_alternating` (warm-up, then the methods in turn, A B C
-  ... A B C ..., so a load change on a shared machine hits them all) and
-  :func:`median`;
+  ... A B C ..., so a load change on a shared machine hits them all; every
+  timing loop of the scripts goes through it) and :func:`median`;
 * output: :func:`print_table` and :func:`write_json`.
 
 Which script produces which table is declared in ``registry.py``.
@@ -148,31 +148,53 @@ def label_map(estimator, X_query, y_query, X_database, y_database, quantizer=Fal
     return float(nn.score(estimator.transform(X_query), y_query))
 
 
-def time_alternating(calls, repeats, warmup=True):
+def time_alternating(calls, repeats, warmup=True, *, setup=None, alternate=False):
     """Time several calls in turn, after one untimed warm-up call of each.
 
     Parameters
     ----------
     calls : dict of str to callable
         Each called without arguments.
-    repeats : int
+    repeats : int or dict of str to int
         Timed rounds; each round calls every method once, in ``calls`` order
         (A B C ... A B C ...), so a load change on a shared machine hits them
-        all and ratios taken within one run stay fair.
-    warmup : bool, default=True
-        Call each method once, untimed, first (numba compilation, caches).
+        all and ratios taken within one run stay fair. A dict gives each
+        method its own number of timed calls: a method leaves the rounds once
+        it has that many (e.g. a slow reference timed once, in the first
+        round).
+    warmup : bool or dict of str to callable, default=True
+        True: call each method once, untimed, first (numba compilation,
+        caches). A dict: call its own warm-up instead (on a few rows, or
+        several calls); a method without an entry has none. False: none.
+    setup : dict of str to callable, default=None
+        Called untimed right before every timed call of that method (a
+        warm-up in each round: allocator, arenas).
+    alternate : bool, default=False
+        Reverse the order every other round (A B, B A, A B, ...), so that no
+        method always runs first.
 
     Returns
     -------
     first : dict of str to object
         What each warm-up call returned (None without a warm-up).
     seconds : dict of str to list of float
-        The ``repeats`` wall-clock times of each call.
+        The wall-clock times of each call, ``repeats`` of them.
     """
-    first = {name: f() if warmup else None for name, f in calls.items()}
+    if warmup is True:
+        warmup = calls
+    warmup = warmup or {}
+    first = {name: warmup[name]() if name in warmup else None for name in calls}
+    setup = setup or {}
+    counts = repeats if isinstance(repeats, dict) else dict.fromkeys(calls, repeats)
     seconds = {name: [] for name in calls}
-    for _ in range(repeats):
-        for name, f in calls.items():
+    for r in range(max(counts.values(), default=0)):
+        order = list(calls)[::-1] if alternate and r % 2 else list(calls)
+        for name in order:
+            if len(seconds[name]) >= counts[name]:
+                continue
+            if name in setup:
+                setup[name]()
+            f = calls[name]
             t0 = time.perf_counter()
             f()
             seconds[name].append(time.perf_counter() - t0)

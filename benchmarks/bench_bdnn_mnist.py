@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from _common import load_train_test
+from _common import load_train_test, time_alternating
 
 
 def load(n_train, n_query, seed, dataset="mnist", gist_cache=None):
@@ -257,26 +257,26 @@ def time_evaluation(args):
         )
         J.backward()
 
-    def best(f):
-        out = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            f()
-            out.append(time.perf_counter() - t0)
-        return min(out)
+    def best(calls):
+        """Best of 3 wall-clock times of each call, the calls in turn."""
+        _, seconds = time_alternating(calls, 3, warmup=False)
+        return {name: min(s) for name, s in seconds.items()}
 
     print(f"{Xtr.shape}, threads {args.threads}, load {os.getloadavg()}")
-    for name, enc in [
-        ("autograd", lambda: encode_torch(Xt, params)),
-        ("hand-written dense", lambda: encode_fast(Xt, params)),
-        ("hand-written sparse", lambda: encode_fast(Xt, params, Xs)),
-    ]:
-        print(f"evaluation, {name:20s}: {best(lambda e=enc: evaluate(e)):.3f} s")
+    encoders = {
+        "autograd": lambda: encode_torch(Xt, params),
+        "hand-written dense": lambda: encode_fast(Xt, params),
+        "hand-written sparse": lambda: encode_fast(Xt, params, Xs),
+    }
+    seconds = best({name: (lambda e=e: evaluate(e)) for name, e in encoders.items()})
+    for name, s in seconds.items():
+        print(f"evaluation, {name:20s}: {s:.3f} s")
     rng = np.random.default_rng(args.seed)
     W4 = rng.standard_normal((D, L)) * 0.1
     Q = Xtr.astype(np.float64) @ W4
     B0 = B.numpy()
-    print(f"DCC B-step, 10 sweeps: {best(lambda: dcc(B0, Q, W4.T @ W4, 10)):.3f} s")
+    s = best({"dcc": lambda: dcc(B0, Q, W4.T @ W4, 10)})["dcc"]
+    print(f"DCC B-step, 10 sweeps: {s:.3f} s")
 
 
 def compare_solvers(args):

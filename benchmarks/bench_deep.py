@@ -56,6 +56,7 @@ from _common import (  # noqa: E402
     load_dataset,
     mean_centred,
     print_table,
+    time_alternating,
     write_json,
 )
 
@@ -350,7 +351,7 @@ def run_throughput(args):
     from skhash.deep import HashHead, HashingNetwork
     from skhash.deep.losses import DSHLoss
 
-    B, n_iter = args.batch_size, 8
+    B, n_iter, n_warmup = args.batch_size, 8, 2
     g = torch.Generator().manual_seed(0)
     X = torch.randn(B, 3, 32, 32, generator=g)
     y = torch.randint(0, 10, (B,), generator=g)
@@ -363,25 +364,33 @@ def run_throughput(args):
         net = HashingNetwork(backbone, HashHead(500, 12))
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
         crit = DSHLoss()
-        for step in ("train (fwd+bwd+Adam)", "encode (fwd, eval)"):
-            times = []
-            for _ in range(n_iter):
-                t0 = time.perf_counter()
-                if step.startswith("train"):
-                    opt.zero_grad()
-                    crit(net(X), y).backward()
-                    opt.step()
-                else:
-                    with torch.no_grad():
-                        net.eval()
-                        net.decision(X)
-                        net.train()
-                times.append(time.perf_counter() - t0)
+
+        def train(net=net, opt=opt, crit=crit):
+            opt.zero_grad()
+            crit(net(X), y).backward()
+            opt.step()
+
+        def encode(net=net):
+            with torch.no_grad():
+                net.eval()
+                net.decision(X)
+                net.train()
+
+        for step, f in (
+            ("train (fwd+bwd+Adam)", train),
+            ("encode (fwd, eval)", encode),
+        ):
+            # two warm-up steps, then the timed ones
+            _, times = time_alternating(
+                {step: f},
+                n_iter - n_warmup,
+                warmup={step: lambda f=f: [f() for _ in range(n_warmup)]},
+            )
             rows.append(
                 dict(
                     network=variant,
                     step=step,
-                    samples_per_s=round(B / float(np.median(times[2:]))),
+                    samples_per_s=round(B / float(np.median(times[step]))),
                     load=round(os.getloadavg()[0], 1),
                 )
             )

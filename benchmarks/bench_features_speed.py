@@ -27,7 +27,6 @@ import copy
 import os
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
@@ -38,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from skhash.features import PretrainedBackbone  # noqa: E402
 
-from _common import print_table  # noqa: E402
+from _common import print_table, time_alternating  # noqa: E402
 
 
 def _engines(net, example, size):
@@ -136,14 +135,18 @@ def main(argv=None):
         for name, f in engines.items()
         if "@" not in name
     }
-    seconds = {name: [] for name in engines}
-    for _ in range(args.rounds):
-        for name, f in engines.items():
-            f(images)  # warm-up (allocator, ORT arenas)
-            t0 = time.perf_counter()
-            for _ in range(args.batches):
-                f(images)
-            seconds[name].append(time.perf_counter() - t0)
+
+    def batches(f):
+        for _ in range(args.batches):
+            f(images)
+
+    # a warm-up before every timed call (allocator, ORT arenas), none before
+    _, seconds = time_alternating(
+        {name: (lambda f=f: batches(f)) for name, f in engines.items()},
+        args.rounds,
+        warmup=False,
+        setup={name: (lambda f=f: f(images)) for name, f in engines.items()},
+    )
     n = args.batch_size * args.batches
     base = n / np.median(seconds["eager"])
     rows = []

@@ -19,7 +19,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -29,7 +28,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skhash._kernels import pq as _pq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import default_data_home, load_dataset  # noqa: E402
+from _common import default_data_home, load_dataset, time_alternating  # noqa: E402
 
 K, N_ITER, N_TRAIN = 256, 25, 20000
 
@@ -67,14 +66,20 @@ def main():
             Xm = np.ascontiguousarray(X[:, bounds[m] : bounds[m + 1]])
             train = Xm[:N_TRAIN]
             C0 = train[np.sort(rng.choice(N_TRAIN, K, replace=False))]
-            times = {k: [] for k in impls}
-            dist = {}
-            for r in range(args.repeats):
-                for k in list(impls) if r % 2 == 0 else list(impls)[::-1]:
-                    t0 = time.perf_counter()
-                    C = impls[k](train, C0)
-                    times[k].append(time.perf_counter() - t0)
-                    dist[k] = _pq.assign(Xm, C)[1].sum(dtype=np.float64)
+            fitted = {}
+
+            def fit(k, train=train, C0=C0, fitted=fitted):
+                fitted[k] = impls[k](train, C0)
+
+            _, times = time_alternating(
+                {k: (lambda k=k: fit(k)) for k in impls},
+                args.repeats,
+                warmup=False,
+                alternate=True,
+            )
+            dist = {
+                k: _pq.assign(Xm, C)[1].sum(dtype=np.float64) for k, C in fitted.items()
+            }
             ratios += [
                 a / b for a, b in zip(times["skhash"], times["sklearn"], strict=True)
             ]

@@ -32,7 +32,7 @@ from skhash.neighbors._brute import BruteSearcher
 from skhash.neighbors._mih import MIHSearcher
 from skhash.neighbors._numba_brute import NumbaBruteSearcher
 
-from _common import augmented_mnist
+from _common import augmented_mnist, time_alternating
 
 
 def _rss_kb(field):
@@ -153,24 +153,27 @@ def run_random(args, out):
                 "sklearn hamming": min(args.queries, args.sklearn_queries),
                 "mih (ours)": min(args.queries, args.mih_queries),
             }
-            times = {m: [] for m in methods}
             mems, results = {}, {}
             for name, (fn, _) in methods.items():  # warm-up + memory + result
                 qq = q[: n_small.get(name, args.queries)]
                 fn(qq[:5])
                 res, mems[name] = peak_mb(lambda fn=fn, qq=qq: fn(qq))
                 results[name] = res
-            for _ in range(args.repeats):
-                for name, (fn, _) in methods.items():
-                    if name == "sklearn hamming" and len(times[name]) >= 1:
-                        continue
-                    qq = q[: n_small.get(name, args.queries)]
-                    t = time.perf_counter()
-                    fn(qq)
-                    times[name].append(
-                        (time.perf_counter() - t) * args.queries / len(qq)
-                    )
-            med = {m: statistics.median(v) for m, v in times.items()}
+            rows = {m: q[: n_small.get(m, args.queries)] for m in methods}
+            # the warm-up above; scikit-learn's slow scan is timed once
+            _, times = time_alternating(
+                {
+                    m: (lambda fn=fn, qq=rows[m]: fn(qq))
+                    for m, (fn, _) in methods.items()
+                },
+                {m: 1 if m == "sklearn hamming" else args.repeats for m in methods},
+                warmup=False,
+            )
+            # times scaled to Q queries
+            med = {
+                m: statistics.median([t * args.queries / len(rows[m]) for t in v])
+                for m, v in times.items()
+            }
             ref_d = np.sort(results["faiss_flat"][0], axis=1)
             ours_i = results["numba (ours)"][1]
             for name in methods:
@@ -255,18 +258,21 @@ def run_learned(args, out):
         builds[m] = (time.perf_counter() - t, mem)
         s.kneighbors(q[:5], 10)
         methods[m] = s
-    times = {name: [] for name in methods}
     res, stats = {}, {}
-    for _ in range(args.repeats):
-        for name, s in methods.items():
-            mih = name != "numba (ours)"
-            kw = {"return_stats": True} if mih else {}
-            t = time.perf_counter()
-            out = s.kneighbors(q, 10, n_jobs=args.threads, **kw)
-            times[name].append(time.perf_counter() - t)
-            res[name] = out[:2]
-            if mih:
-                stats[name] = out[2]
+
+    def search(name, s):
+        if name == "numba (ours)":
+            res[name] = s.kneighbors(q, 10, n_jobs=args.threads)
+        else:
+            found = s.kneighbors(q, 10, n_jobs=args.threads, return_stats=True)
+            res[name], stats[name] = found[:2], found[2]
+
+    # each searcher was warmed up on 5 queries above
+    _, times = time_alternating(
+        {name: (lambda name=name, s=s: search(name, s)) for name, s in methods.items()},
+        args.repeats,
+        warmup=False,
+    )
     med = {m: statistics.median(v) for m, v in times.items()}
     kth = res["numba (ours)"][0][:, -1]
     print(

@@ -11,6 +11,7 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import Options
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skhash._kernels import bits as _bits
@@ -275,7 +276,7 @@ _POWERS_OF_TWO = {2**b for b in range(1, 9)}
 
 
 class BaseQuantizer(BaseCoder):
-    """Base class of the product quantizers (PQ, OPQ, DQN).
+    """Base class of the product quantizers (PQ, OPQ, DQN, SuBiC).
 
     A quantizer splits the vectors of the space it works in (``_space(X)``) into
     ``n_subspaces`` contiguous sub-vectors and replaces each by the nearest of
@@ -291,10 +292,17 @@ class BaseQuantizer(BaseCoder):
     * optionally ``_from_space(Z)``: map reconstructions back to the input space
       (``inverse_transform``); identity by default.
 
+    A product code whose codewords are not vectors of a space (SuBiC's one-hot
+    blocks, the argmax of each block of scores) sets ``_has_codebooks = False``
+    and overrides ``transform``, ``distance_tables`` and ``inverse_transform``;
+    it keeps the validation, the ``fit`` template, the code checks and the
+    tags, and has no ``symmetric_distance_tables``.
+
     Supervised subclasses set ``_requires_y = True``. Validation, tags and the
     ``fit`` template come from ``skhash.base.BaseCoder``; ``fit`` also
-    checks that there are at least ``n_clusters`` training samples and that
-    the training rows map to finite vectors of the quantized space.
+    checks that there are at least ``n_clusters`` training samples (to learn
+    codebooks from) and that the training rows map to finite vectors of the
+    quantized space.
 
     Parameters
     ----------
@@ -311,6 +319,12 @@ class BaseQuantizer(BaseCoder):
         "n_clusters": [Options(Integral, _POWERS_OF_TWO)],
     }
 
+    #: Whether the codes index ``codebooks_``, codewords of a vector space.
+    _has_codebooks = True
+
+    def _codebooks_defined(self):
+        return self._has_codebooks
+
     # The template methods -------------------------------------------------
     def _space(self, X):
         return X
@@ -319,8 +333,12 @@ class BaseQuantizer(BaseCoder):
         return Z
 
     # Helpers ----------------------------------------------------------------
-    def _n_subspaces(self, n_dims, what="n_features"):
-        """``n_bits / log2(n_clusters)``, checked against the quantized width."""
+    def _n_subspaces(self, n_dims=None, what="n_features"):
+        """``n_bits / log2(n_clusters)``, checked against the quantized width.
+
+        ``n_dims=None`` checks only that ``n_bits`` is a whole number of
+        subspaces (for a code whose subspaces are not slices of a space).
+        """
         bits = int(np.log2(self.n_clusters))
         if self.n_bits % bits:
             raise ValueError(
@@ -328,8 +346,8 @@ class BaseQuantizer(BaseCoder):
                 f"{bits} (n_clusters={self.n_clusters}): each subspace takes "
                 f"{bits} bits."
             )
-        M = self.n_bits // bits
-        if M > n_dims:
+        M = int(self.n_bits // bits)
+        if n_dims is not None and M > n_dims:
             raise ValueError(
                 f"n_bits={self.n_bits} with n_clusters={self.n_clusters} means "
                 f"{M} subspaces, more than the {n_dims} dimension(s) to split "
@@ -347,7 +365,8 @@ class BaseQuantizer(BaseCoder):
 
     def _validate_fit_input(self, X, y):
         X, y = super()._validate_fit_input(X, y)
-        self._check_n_samples(X.shape[0])
+        if self._has_codebooks:
+            self._check_n_samples(X.shape[0])
         return X, y
 
     def _fit_outputs(self, X):
@@ -356,13 +375,13 @@ class BaseQuantizer(BaseCoder):
     def _set_code_shape(self):
         self.n_bits_ = int(self.n_bits)
         self.n_clusters_ = int(self.n_clusters)
-        self.n_subspaces_ = len(self.codebooks_)
+        self.n_subspaces_ = self._n_subspaces()
         self._n_features_out = self.n_subspaces_
 
-    def _query_space(self, X):
+    def _query_space(self, X, method="transform"):
         """Validated queries mapped to the quantized space, checked finite."""
         Z = self._space(self._validate_query(X))
-        return check_finite_output(self, Z, "transform")
+        return check_finite_output(self, Z, method)
 
     def _check_codes(self, codes):
         check_is_fitted(self)
@@ -446,6 +465,7 @@ class BaseQuantizer(BaseCoder):
         Z = self._query_space(X)
         return _pq.adc_tables(Z, self.codebooks_, self.subspace_bounds_)
 
+    @available_if(_codebooks_defined)
     def symmetric_distance_tables(self):
         """Symmetric distance (SDC) tables between codewords.
 

@@ -143,6 +143,22 @@ def test_time_alternating_warms_up_then_alternates(harness):
     assert first == {"a": None, "b": None}
 
 
+def test_time_alternating_options(harness):
+    order = []
+    calls = {"a": lambda: order.append("a"), "b": lambda: order.append("b")}
+    setup = {"b": lambda: order.append("setup b")}
+    warmup = {"a": lambda: order.append("warm a") or 7}
+    first, seconds = harness.time_alternating(
+        calls, {"a": 3, "b": 1}, warmup, setup=setup, alternate=True
+    )
+    assert first == {"a": 7, "b": None}
+    assert order == ["warm a", "a", "setup b", "b", "a", "a"]
+    assert {k: len(v) for k, v in seconds.items()} == {"a": 3, "b": 1}
+    order.clear()
+    harness.time_alternating(calls, 3, warmup=False, alternate=True)
+    assert order == ["a", "b", "b", "a", "a", "b"]
+
+
 def test_load_dataset_by_name(harness):
     X, y = harness.load_dataset("digits")
     assert X.shape == (1797, 64) and y.shape == (1797,)

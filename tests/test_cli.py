@@ -883,6 +883,45 @@ def test_quantizer_search_errors(tmp_path, features, capsys):
         assert not result.exists()
 
 
+def _image_model(X):
+    """A fitted quantizer index whose first step is named as the image step."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from skhash import PQ, QuantizedNeighbors
+
+    pq = PQ(n_bits=8, n_clusters=16, random_state=0)
+    return Pipeline(
+        [("features", FunctionTransformer()), ("search", QuantizedNeighbors(pq))]
+    ).fit(X)
+
+
+def test_image_folder_and_model_must_match(tmp_path, features, capsys):
+    """Check encode and search refuse a folder for a model fitted on features,
+    and a feature file for a model fitted on images, with the same check."""
+    X, data = features
+    plain, images = tmp_path / "plain.joblib", tmp_path / "images.joblib"
+    argv = ["fit", data, "-o", plain, "--method", "PQ", "--n-bits", "8"]
+    assert run(argv + ["--param", "n_clusters=16", "-q"], capsys)[0] == 0
+    joblib.dump(_image_model(X), images)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    out = tmp_path / "out.npy"
+    cases = [
+        (["encode", plain, folder, "-o", out], "is a folder, but the model was fitted"),
+        (["search", plain, folder, "-o", out], "is a folder, but the model was fitted"),
+        (["encode", images, data, "-o", out], "pass a folder of images, not"),
+        (["search", images, data, "-o", out], "pass a folder of query images, not"),
+        (["encode", images, folder, "-o", out], "data folder"),
+        (["search", images, folder, "-o", out], "queries folder"),
+    ]
+    for argv, message in cases:
+        status, _, err = run(argv, capsys)
+        assert status == 2, argv
+        assert message in err, (argv, err)
+        assert not out.exists()
+
+
 # ---------------------------------------------------------------- bench -o
 
 

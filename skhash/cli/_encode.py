@@ -1,8 +1,6 @@
 """``skhash encode``: features or images to codes with a fitted model."""
 
-from pathlib import Path
-
-from skhash.cli._images import _features_step, _image_files
+from skhash.cli._images import _image_input
 from skhash.cli._io import (
     CommandError,
     _check_output_path,
@@ -24,14 +22,14 @@ def run(args):
     out = _check_output_path(args.output, (".npy",), "--output")
     model = _load_model(args.model)
     encoder = _encoder_of(model, args.model)
-    features = _features_step(model)
-    if Path(args.data).is_dir():
-        if features is None:
-            raise CommandError(
-                f"{args.data!r} is a folder, but the model was fitted on feature "
-                "vectors; fit it on a folder of images to encode images."
-            )
-        paths, _ = _image_files(args.data, "data")
+    paths = _image_input(
+        model,
+        args.data,
+        "data",
+        "images",
+        "fit it on a folder of images to encode images.",
+    )
+    if paths is not None:
         codes = np.ascontiguousarray(encoder.transform(paths), dtype=np.uint8)
         _write_npy(out, codes)
         listing = out.with_suffix(".files.txt")
@@ -42,11 +40,6 @@ def run(args):
             f"(uint8); {listing}: the images, one per line"
         )
         return 0
-    if features is not None:
-        raise CommandError(
-            f"the model computes image features: pass a folder of images, not "
-            f"{args.data!r}."
-        )
     X = _read_matrix(args.data, "data")
     n_feat = _n_features(encoder)
     if n_feat is not None and X.shape[1] != n_feat:

@@ -41,6 +41,44 @@ def _features_step(model):
     return None
 
 
+def _image_input(model, data, what, images, on_folder):
+    """The image files of ``data`` when it is a folder, else None.
+
+    A folder of images is the input of a model fitted on images (one that
+    computes its features, :func:`_features_step`), a file of feature vectors
+    that of any other model; the other pairings raise a ``CommandError``.
+
+    Parameters
+    ----------
+    model : object
+        The fitted model.
+    data : str or path
+        The input given on the command line.
+    what : str
+        What ``data`` is, for the messages about its files (``"data"``).
+    images : str
+        The images the model takes, for the message (``"query images"``).
+    on_folder : str
+        The way out when ``data`` is a folder but the model was fitted on
+        feature vectors.
+    """
+    features = _features_step(model)
+    if Path(data).is_dir():
+        if features is None:
+            raise CommandError(
+                f"{str(data)!r} is a folder, but the model was fitted on "
+                f"feature vectors; {on_folder}"
+            )
+        paths, _ = _image_files(data, what)
+        return paths
+    if features is not None:
+        raise CommandError(
+            f"the model computes image features: pass a folder of {images}, not "
+            f"{str(data)!r}."
+        )
+    return None
+
+
 def _make_features(args):
     try:
         from skhash.features import PretrainedFeatures, available_backbones

@@ -3,7 +3,7 @@
 import io
 from pathlib import Path
 
-from skhash.cli._images import _features_step, _image_files
+from skhash.cli._images import _image_input
 from skhash.cli._io import (
     CommandError,
     _atomic_write,
@@ -120,20 +120,14 @@ def _search_quantized(model, args, out):
     else:
         search, pre = model, None
     name = type(getattr(search.quantizer_, "estimator", search.quantizer_)).__name__
-    features = _features_step(model)
-    if Path(args.queries).is_dir():
-        if features is None:
-            raise CommandError(
-                f"{args.queries!r} is a folder, but the model was fitted on "
-                "feature vectors; pass a query feature file."
-            )
-        Q, _ = _image_files(args.queries, "queries")
-    else:
-        if features is not None:
-            raise CommandError(
-                "the model computes image features: pass a folder of query "
-                f"images, not {args.queries!r}."
-            )
+    Q = _image_input(
+        model,
+        args.queries,
+        "queries",
+        "query images",
+        "pass a query feature file.",
+    )
+    if Q is None:
         Q = _read_matrix(args.queries, "query features")
         n_feat = (pre if pre is not None else search).n_features_in_
         if Q.shape[1] != n_feat:

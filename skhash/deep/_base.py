@@ -19,6 +19,7 @@ from skhash._validation import (
 )
 from skhash.base import BaseHasher, BaseQuantizer
 from skhash.deep._callbacks import DivergenceCheck
+from skhash.deep._device import check_device
 from skhash.deep._modules import MLP, HashHead, HashingNetwork
 from skhash.deep._threads import limit_torch_threads
 from skhash.features._registry import BACKBONES
@@ -360,12 +361,7 @@ class SkorchNetMixin:
 
     # Template -------------------------------------------------------------
     def _torch_devices(self):
-        try:
-            device = torch.device(self.device if self.device is not None else "cpu")
-        except RuntimeError as exc:
-            raise ValueError(f"device={self.device!r} is not a torch device.") from exc
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device={self.device!r} but CUDA is not available.")
+        device = check_device(self.device)
         if device.type == "cuda":
             index = device.index if device.index is not None else 0
             return device, [index]
@@ -553,10 +549,12 @@ class BaseDeepQuantizer(SkorchNetMixin, BaseQuantizer):
     deep quantizer's ``_fit`` trains the network (``super()._fit(X, y)``) and
     sets ``codebooks_`` and ``subspace_bounds_`` in that space; ``transform``,
     ``distance_tables`` and ``inverse_transform`` are the quantizer's, on the
-    network's outputs.
+    network's outputs. A deep quantizer whose codes are not nearest codewords
+    (:class:`SuBiC`: the argmax of each block of the network's outputs) sets
+    ``_has_codebooks = False`` and overrides those three methods.
 
     Parameters common to every deep quantizer are documented on the concrete
-    classes (:class:`DQN`).
+    classes (:class:`DQN`, :class:`SuBiC`).
     """
 
     _parameter_constraints: dict = {

@@ -24,6 +24,7 @@ from skhash._kernels.pca import principal_directions
 from skhash._kernels.ranking import average_precision_stable
 from skhash._validation import IntInterval, check_float32_range
 from skhash.base import BaseHasher
+from skhash.deep._device import check_device
 from skhash.deep._threads import limit_torch_threads, torch_threads
 from skhash.linear._validation import check_n_bits_le_features
 
@@ -304,15 +305,6 @@ class _BaseBDNN(BaseHasher):
     def _torch_dtype(self):
         return torch.float32 if self.dtype == "float32" else torch.float64
 
-    def _device(self):
-        try:
-            dev = torch.device(self.device)
-        except RuntimeError as exc:
-            raise ValueError(f"device={self.device!r} is not a torch device.") from exc
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device={self.device!r} but CUDA is not available.")
-        return dev
-
     def _init_encoder(self, Xs, rng, h1, h2):
         """Layer-wise eigenvector initialisation of W1..W3, zero biases."""
         W1 = eigen_rows(Xs, h1, rng)
@@ -332,14 +324,14 @@ class _BaseBDNN(BaseHasher):
         D, L = X.shape[1], int(self.n_bits)
         # the largest product of one evaluation: the data times W1
         work = X.shape[0] * max(D * h1, h1 * h2, h2 * L)
-        with limit_torch_threads(work, self._device()):
+        with limit_torch_threads(work, check_device(self.device)):
             self._fit_alternations(X, y)
 
     def _fit_alternations(self, X, y):
         if self.dtype == "float32":
             check_float32_range(self, X)
         rng = check_random_state(self.random_state)
-        dev, tdt = self._device(), self._torch_dtype()
+        dev, tdt = check_device(self.device), self._torch_dtype()
         ctx = self._prepare(np.asarray(X, dtype=np.float64), y, rng)
         Xs = ctx["X"]
         h1, h2 = self._hidden_sizes(Xs.shape[1])

@@ -1,15 +1,14 @@
 """SuBiC: supervised, structured binary codes (Jain et al., ICCV 2017)."""
 
-import math
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import Interval, Options
+from sklearn.utils._param_validation import Interval
 from torch import nn
 
 from skhash.base import QuantizerCodes
-from skhash.deep._base import BaseDeepHasher, fill_doc
+from skhash.deep._base import BaseDeepQuantizer, fill_doc
 from skhash.deep._criteria import SuBiCLoss
 
 __all__ = ["SuBiC"]
@@ -46,7 +45,7 @@ class BlockSoftmaxHead(nn.Module):
 
 
 @fill_doc
-class SuBiC(BaseDeepHasher):
+class SuBiC(BaseDeepQuantizer):
     """Supervised, structured Binary Code (SuBiC).
 
     The code of a sample is ``M`` blocks, each a one-hot vector of length
@@ -59,7 +58,8 @@ class SuBiC(BaseDeepHasher):
     (nearly one-hot blocks) and a large entropy of the batch-averaged block
     distribution (uniformly used codewords).
 
-    Encoding is a product code, like PQ's: ``transform`` returns the argmax of
+    SuBiC is a quantizer (a :class:`~skhash.deep.BaseDeepQuantizer`): its code
+    is a product code, like PQ's, and ``transform`` returns the argmax of
     each block, one ``uint8`` codeword index per block. Search is asymmetric:
     a query keeps its real (ReLU) block activations ``z_m`` and a database
     item with indices ``k_m`` scores ``sum_m z_m[k_m]``. ``distance_tables`` returns the
@@ -103,6 +103,9 @@ class SuBiC(BaseDeepHasher):
     200, 5,000 steps, on fixed deep features; skhash's ``max_epochs`` counts
     passes instead of steps. ``decision_function`` returns the block
     activations ``(n, M * K)``, not signs: SuBiC codes are not sign bits. The
+    blocks are not slices of a vector space with codebooks, so SuBiC has no
+    ``codebooks_`` nor ``symmetric_distance_tables``, and it trains on any
+    number of samples (no ``n_clusters`` minimum). The
     paper's evaluation uses an interpolated AP; skhash scores with the
     package's mAP.
 
@@ -125,10 +128,11 @@ class SuBiC(BaseDeepHasher):
     """
 
     _requires_y = True
+    # The codes index the units of each block, not codewords of a space.
+    _has_codebooks = False
 
     _parameter_constraints: dict = {
-        **BaseDeepHasher._parameter_constraints,
-        "n_clusters": [Options(Integral, {2**b for b in range(1, 9)})],
+        **BaseDeepQuantizer._parameter_constraints,
         "entropy_weight": [Interval(Real, 0, None, closed="left")],
         "batch_entropy_weight": [Interval(Real, 0, None, closed="left")],
     }
@@ -174,39 +178,29 @@ class SuBiC(BaseDeepHasher):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _n_blocks(self):
-        bits = int(round(math.log2(self.n_clusters)))
-        if self.n_bits % bits:
-            raise ValueError(
-                f"n_bits={self.n_bits} must be a multiple of log2(n_clusters)="
-                f"{bits} (n_clusters={self.n_clusters}): each block takes {bits} "
-                "bits."
-            )
-        return self.n_bits // bits
-
     _head_outputs_param = "n_bits and n_clusters"
 
     def _n_head_outputs(self):
-        return self._n_blocks() * int(self.n_clusters)
+        return self._n_subspaces() * int(self.n_clusters)
 
     def _warm_start_key(self, n_features):
         return {**super()._warm_start_key(n_features), "classes": self._n_outputs}
 
     def _build_head(self, in_features):
         return BlockSoftmaxHead(
-            in_features, self._n_blocks(), self.n_clusters, self._n_outputs
+            in_features, self._n_subspaces(), self.n_clusters, self._n_outputs
         )
 
     def _build_criterion(self):
         return SuBiCLoss(
-            self._n_blocks(),
+            self._n_subspaces(),
             self.n_clusters,
             entropy_weight=self.entropy_weight,
             batch_entropy_weight=self.batch_entropy_weight,
         )
 
     def _fit(self, X, y):
-        M = self._n_blocks()
+        self._n_subspaces()  # a whole number of blocks, before training
         y_arr = np.asarray(y)
         if y_arr.ndim == 2 and y_arr.shape[1] == 1:
             y_arr = y_arr.ravel()
@@ -215,33 +209,25 @@ class SuBiC(BaseDeepHasher):
             self._n_outputs = len(self.classes_)
         else:
             self._n_outputs = y_arr.shape[1]
-        super()._fit(X, y)
-        self.n_subspaces_ = M
-        self.n_clusters_ = int(self.n_clusters)
-        return self
+        return super()._fit(X, y)
 
-    def fit(self, X, y=None):
-        """Train the encoder and its classifier.
+    def decision_function(self, X):
+        """Block activations: the scores whose argmax per block is the code.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training vectors.
-        y : array-like of shape (n_samples,) or (n_samples, n_classes)
-            Class labels or a 0/1 multi-label indicator matrix.
+            Vectors to encode.
 
         Returns
         -------
-        self : SuBiC
-            The fitted estimator.
+        z : ndarray of shape (n_samples, n_subspaces * n_clusters)
+            The pre-softmax (ReLU) activations, block after block.
         """
-        super().fit(X, y)
-        # transform returns one codeword index per block, not packed bits.
-        self._n_features_out = self.n_subspaces_
-        return self
+        return self._query_space(X, "decision_function")
 
-    def _block_activations(self, X):
-        z = self.decision_function(X)
+    def _block_activations(self, X, method):
+        z = self._query_space(X, method)
         return z.reshape(z.shape[0], self.n_subspaces_, self.n_clusters_)
 
     def transform(self, X):
@@ -259,7 +245,7 @@ class SuBiC(BaseDeepHasher):
             index), marked as quantizer output so that ``HammingNeighbors``
             refuses it.
         """
-        z = self._block_activations(X)
+        z = self._block_activations(X, "transform")
         codes = np.argmax(z, axis=2).astype(np.uint8)
         return codes.view(QuantizerCodes)
 
@@ -278,7 +264,7 @@ class SuBiC(BaseDeepHasher):
             unit ``k`` of block ``m``. A database item with codes ``c`` is at
             ``tables[i, arange(M), c].sum()``, minus SuBiC's score.
         """
-        return -self._block_activations(X)
+        return -self._block_activations(X, "distance_tables")
 
     def inverse_transform(self, X):
         """One-hot block codes of codeword indices.
@@ -293,15 +279,8 @@ class SuBiC(BaseDeepHasher):
         one_hot : ndarray of shape (n_samples, n_subspaces * n_clusters)
             The structured binary code: a one-hot vector per block.
         """
-        codes = np.asarray(X)
+        codes = self._check_codes(X)
         M, K = self.n_subspaces_, self.n_clusters_
-        if codes.ndim != 2 or codes.shape[1] != M:
-            raise ValueError(
-                f"codes must have shape (n_samples, n_subspaces={M}), got "
-                f"{codes.shape}."
-            )
-        if codes.size and (codes.min() < 0 or codes.max() >= K):
-            raise ValueError(f"codes must be in [0, n_clusters={K}).")
         out = np.zeros((codes.shape[0], M, K), dtype=np.float32)
-        np.put_along_axis(out, codes[:, :, None].astype(np.intp), 1.0, axis=2)
+        np.put_along_axis(out, codes[:, :, None], 1.0, axis=2)
         return out.reshape(codes.shape[0], M * K)

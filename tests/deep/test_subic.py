@@ -156,3 +156,38 @@ def test_subic_encoder_applies_relu_before_the_block_softmax():
     z = s.decision_function(X)
     assert z.min() >= 0 and z.max() > 0
     assert s.distance_tables(X).max() <= 0
+
+
+def test_subic_is_a_plain_deep_quantizer():
+    """Check that SuBiC sits in the quantizer hierarchy and reuses its checks."""
+    from skhash.base import BaseHasher, BaseQuantizer
+    from skhash.deep import BaseDeepQuantizer, SkorchNetMixin
+    from skhash.utils import all_estimators
+
+    assert issubclass(SuBiC, BaseDeepQuantizer)
+    assert issubclass(SuBiC, BaseQuantizer) and issubclass(SuBiC, SkorchNetMixin)
+    assert not issubclass(SuBiC, BaseHasher)
+    # validation, the fit template and the code checks are inherited
+    for name in ("fit", "_validate_query", "_check_codes", "_set_code_shape"):
+        assert name not in vars(SuBiC), name
+    assert "SuBiC" in dict(all_estimators("quantizer"))
+    assert "SuBiC" not in dict(all_estimators("hasher"))
+
+    X, y = _blobs(n=12)
+    # no codebooks to learn by clustering: fewer samples than n_clusters is fine
+    s = SuBiC(
+        n_bits=8, n_clusters=16, hidden_layer_sizes=(8,), max_epochs=1, random_state=0
+    ).fit(X, y)
+    assert (s.n_bits_, s.n_subspaces_, s.n_clusters_) == (8, 2, 16)
+    assert s.get_feature_names_out().tolist() == ["subic0", "subic1"]
+    assert not hasattr(s, "symmetric_distance_tables")
+    assert not hasattr(s, "codebooks_")
+    # the quantizer's code checks: width, range and integer dtype
+    with pytest.raises(ValueError, match="n_subspaces=2"):
+        s.inverse_transform(np.zeros((2, 3), dtype=np.uint8))
+    with pytest.raises(ValueError, match="n_clusters=16"):
+        s.inverse_transform(np.full((2, 2), 16))
+    with pytest.raises(ValueError, match="integer codeword indices"):
+        s.inverse_transform(np.full((2, 2), 0.5))
+    with pytest.raises(ValueError, match="multiple of log2"):
+        SuBiC(n_bits=6, n_clusters=16, max_epochs=1).fit(X, y)
