@@ -95,6 +95,8 @@ def make(method, n_bits, args):
             # features directly (run_table), as a pipeline has no distance tables.
             params.update(n_clusters=256 if n_bits % 8 == 0 else 16)
             return DQN(**params)
+        if args.unscaled:
+            return DEEP[method](**params)
         return make_pipeline(StandardScaler(), DEEP[method](**params))
     if method == "ITQ":
         return ITQ(n_bits=n_bits, random_state=0)
@@ -123,6 +125,21 @@ def score(method, est, Xq, yq, Xdb, ydb):
     return label_map(est, Xq, yq, Xdb, ydb, quantizer=method in QUANTIZERS)
 
 
+def code_stats(est, X, n_bits):
+    """How many distinct codes the database gets, and the range of bit means.
+
+    Collapsed codes show as few distinct codes and bits far from balanced
+    (a mean of 0.5 is a balanced bit).
+    """
+    bits = np.unpackbits(est.transform(X), axis=1)[:, :n_bits]
+    means = bits.mean(axis=0)
+    return dict(
+        distinct=len(np.unique(bits, axis=0)),
+        bit_mean_min=round(float(means.min()), 2),
+        bit_mean_max=round(float(means.max()), 2),
+    )
+
+
 def _shown(rows):
     """Rows for printing: seconds and load with one decimal."""
     timed = ("fit_s", "eval_s", "encode_s", "load")
@@ -146,7 +163,7 @@ def run_table(args, X, y, protocol, split_seed=0):
                 continue
             torch.manual_seed(0)
             est = make(method, n_bits, args)
-            Z = scaled if method == "DQN" else X
+            Z = scaled if method == "DQN" and not args.unscaled else X
             Xtr, ytr = Z[s.train], y[s.train]
             Xq, yq, Xdb, ydb = Z[s.query], y[s.query], Z[s.database], y[s.database]
             t0 = time.perf_counter()
@@ -166,15 +183,18 @@ def run_table(args, X, y, protocol, split_seed=0):
                 input=f"pca{args.pca}"
                 if args.pca and method in ("SDH", "SHBDNN")
                 else "scaled"
-                if method in DEEP or method == "SHBDNN"
+                if (method in DEEP and not args.unscaled) or method == "SHBDNN"
                 else "raw",
                 fit_s=round(fit_s, 1),
                 eval_s=round(time.perf_counter() - t0, 1),
                 load=round(os.getloadavg()[0], 1),
             )
+            if args.code_stats and method not in QUANTIZERS:
+                row.update(code_stats(est, Xdb, n_bits))
             rows.append(row)
             print(json.dumps(row), flush=True)
     cols = ["method", "bits", "mAP", "paper", "input", "epochs", "fit_s", "eval_s"]
+    cols += ["distinct", "bit_mean_min", "bit_mean_max"] if args.code_stats else []
     cols += ["load"]
     return rows, print_table(
         _shown(rows),
@@ -331,6 +351,18 @@ def main(argv=None):
         metavar="N",
         help="SDH and SH-BDNN on the features projected by PCA to N dimensions "
         "(the SH-BDNN paper's input, 800-D AlexNet features in its demo)",
+    )
+    parser.add_argument(
+        "--unscaled",
+        action="store_true",
+        help="deep hashers on the raw pooled features (no StandardScaler), as "
+        "the fine-tuned route feeds them",
+    )
+    parser.add_argument(
+        "--code-stats",
+        action="store_true",
+        help="columns for the number of distinct database codes and the range "
+        "of the bit means (collapse diagnostics)",
     )
     parser.add_argument("--json", help="write the rows to this file")
     args = parser.parse_args(argv)
