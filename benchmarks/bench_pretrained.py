@@ -67,8 +67,8 @@ from _common import (  # noqa: E402
 DEEP = {"DHN": DHN, "HashNet": HashNet, "DNNH": DNNH, "DSH": DSH, "DQN": DQN}
 QUANTIZERS = {"PQ", "OPQ", "DQN"}
 SUPERVISED = set(DEEP) | {"SDH", "KSH", "SHBDNN"}
-# methods.md 11.2 (DHN paper, CIFAR-10 block, AlexNet, cifar10-dnnh protocol)
-# and 11.4 (DQN; its lengths are 8/16/24/32 bits, low confidence).
+# The DHN paper's CIFAR-10 table (AAAI 2016; AlexNet, cifar10-dnnh protocol)
+# and the DQN paper's (AAAI 2016; its lengths are 8/16/24/32 bits, low confidence).
 PUBLISHED = {
     "DHN": {12: 0.555, 24: 0.594, 32: 0.603, 48: 0.621},
     "DNNH": {12: 0.552, 24: 0.566, 32: 0.558, 48: 0.581},
@@ -76,7 +76,8 @@ PUBLISHED = {
     "ITQ": {12: 0.162, 24: 0.169, 32: 0.172, 48: 0.175},
     "DQN": {8: 0.554, 16: 0.558, 24: 0.564, 32: 0.580},
 }
-PUBLISHED_DSH = {12: 0.6157, 24: 0.6512, 36: 0.6607, 48: 0.6755}  # methods.md 11.3
+# The DSH paper (CVPR 2016), its own protocol.
+PUBLISHED_DSH = {12: 0.6157, 24: 0.6512, 36: 0.6607, 48: 0.6755}
 
 
 def make(method, n_bits, args):
