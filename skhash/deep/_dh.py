@@ -58,13 +58,27 @@ class TanhMLP(nn.Module):
         return self.layers(x)
 
 
-def _isometry(n_out, n_in, generator):
-    """``[I 0]`` (``n_out <= n_in``) or random orthonormal columns."""
+def _random_orthonormal(n_rows, n_cols, generator):
+    """Random orthonormal rows (``n_rows <= n_cols``) or columns (otherwise)."""
+    tall = n_rows > n_cols
+    shape = (n_rows, n_cols) if tall else (n_cols, n_rows)
+    g = torch.randn(*shape, generator=generator, dtype=torch.float64)
+    q, r = torch.linalg.qr(g)
+    q = q * torch.sign(torch.diagonal(r))
+    return (q if tall else q.T).float()
+
+
+def _identity_start(n_out, n_in, generator):
+    """The identity where it fits: ``[I 0]``, or ``[I; Q]`` for a wider layer.
+
+    A layer wider than its input passes its input through its first
+    ``n_in`` units and adds ``n_out - n_in`` units with random orthonormal
+    rows (orthonormal columns when they outnumber the inputs).
+    """
     if n_out <= n_in:
         return torch.eye(n_out, n_in)
-    g = torch.randn(n_out, n_in, generator=generator, dtype=torch.float64)
-    q, r = torch.linalg.qr(g)
-    return (q * torch.sign(torch.diagonal(r))).float()
+    extra = _random_orthonormal(n_out - n_in, n_in, generator)
+    return torch.cat([torch.eye(n_in), extra], dim=0)
 
 
 def pca_init_(layers, directions, generator):
@@ -75,18 +89,18 @@ def pca_init_(layers, directions, generator):
     every later layer is ``[I 0]`` (so the untrained network passes the top
     principal coordinates up, squashed by tanh, and its bits are PCAH's); all
     biases are zero. A layer wider than its input (or a first layer wider
-    than ``k``) gets random orthonormal columns instead, which satisfy the
-    orthogonality term's ``W^T W = I``.
+    than ``k``) is ``[I; Q]``: the identity on its first units, so that those
+    bits are still PCAH's, and random orthonormal rows ``Q`` for the others.
     """
     V = torch.as_tensor(np.ascontiguousarray(directions.T), dtype=torch.float32)
     with torch.no_grad():
         for i, lin in enumerate(layers):
             if i == 0:
-                E = _isometry(lin.out_features, V.shape[0], generator)
+                E = _identity_start(lin.out_features, V.shape[0], generator)
                 lin.weight.copy_(E @ V)
             else:
                 lin.weight.copy_(
-                    _isometry(lin.out_features, lin.in_features, generator)
+                    _identity_start(lin.out_features, lin.in_features, generator)
                 )
             if lin.bias is not None:
                 lin.bias.zero_()
@@ -119,15 +133,18 @@ class DH(BaseDeepHasher):
     hidden_layer_sizes : array-like of int, default=(60, 30)
         Widths of the tanh hidden layers (the paper's three-layer network is
         ``[60, 30, L]`` on GIST: recalled, not verified). With ``n_bits``
-        above the last width the hash layer is wider than its input (random
-        orthonormal columns at the start).
+        above the last width the hash layer is wider than its input; its
+        extra bits lose most of their start's information in training on
+        MNIST (see Notes): prefer widths of at least ``n_bits``, e.g.
+        ``(2 * n_bits, n_bits)``.
     init : {"pca", "random"}, default="pca"
         ``"pca"``: the paper's start (as reported by a third-party
         re-implementation, not verified against the paper): the first
         layer's rows are the top principal directions of the centred
         training data, every later layer is ``[I 0]``, biases are 0, so the
         untrained network's bits are PCAH's (a layer wider than its input
-        gets random orthonormal columns). ``"random"``: torch's default
+        is ``[I; Q]``, ``Q`` random orthonormal rows for its extra units).
+        ``"random"``: torch's default
         initialisation (Caffe Xavier for the last layer). Only used when
         ``backbone`` is None.
     variance_weight : float, default=100.0

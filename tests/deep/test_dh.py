@@ -214,16 +214,19 @@ def test_dh_pca_initialisation_gives_pcah_codes():
     # orthonormal rows everywhere (the orthogonality term is 0 at the start)
     for w in W:
         np.testing.assert_allclose(w @ w.T, np.eye(w.shape[0]), atol=1e-5)
-    # a wide last layer (8 -> 10 bits) starts with orthonormal columns
-    wide = DH(n_bits=10, hidden_layer_sizes=(12, 8), lr=1e-3, max_epochs=1)
-    wide.set_params(random_state=0)
-    w = [
-        m for m in wide.fit(X).net_.module_.modules() if isinstance(m, torch.nn.Linear)
-    ]
+    # a wide last layer (8 -> 10 bits) passes its input through its first 8
+    # units (their bits are PCAH's) and adds 2 units with orthonormal rows
+    wide = DH(n_bits=10, hidden_layer_sizes=(12, 8), lr=1e-12, max_epochs=1)
+    wide.set_params(random_state=0).fit(X)
+    w = [m for m in wide.net_.module_.modules() if isinstance(m, torch.nn.Linear)]
     last = w[-1].weight.detach().double().numpy()
     assert last.shape == (10, 8)
-    # (one epoch of training moves it a little)
-    np.testing.assert_allclose(last.T @ last, np.eye(8), atol=0.1)
+    np.testing.assert_allclose(last[:8], np.eye(8), atol=1e-6)
+    np.testing.assert_allclose(last[8:] @ last[8:].T, np.eye(2), atol=1e-6)
+    X64 = X.astype(np.float64)
+    pcah8 = np.unpackbits(PCAH(n_bits=8).fit(X64).transform(X64), axis=1)
+    wide_bits = np.unpackbits(wide.transform(X), axis=1)[:, :8]
+    np.testing.assert_array_equal(wide_bits, pcah8)
     # init="random" keeps torch's default initialisation (not orthonormal)
     rnd = DH(n_bits=6, hidden_layer_sizes=(12, 8), init="random", lr=1e-12)
     rnd.set_params(max_epochs=1, random_state=0).fit(X)
