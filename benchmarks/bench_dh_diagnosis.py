@@ -15,7 +15,9 @@ of ``doc/reproduction_ldph_dh_ksh_subic.rst``, e.g.::
 ``init="random"``: torch's default, Caffe Xavier for the last layer), ``pca``
 (DH's ``init="pca"``) or ``xavier``; ``--norm``:
 ``batch`` (the variance and weight terms divided by the batch size)
-or ``dataset`` (by the training-set size, as the DH estimator does).
+or ``dataset`` (by the training-set size, as the DH estimator does);
+``--opt sgd --momentum 0 --batch 0``: plain full-batch gradient descent (one
+step per epoch), the paper's back-propagation updates.
 """
 
 import argparse
@@ -38,10 +40,11 @@ p.add_argument("--bits", type=int, default=16)
 p.add_argument("--hidden", default="60,30")
 p.add_argument("--init", default="torch")  # torch | pca
 p.add_argument("--norm", default="batch")  # batch | dataset
-p.add_argument("--batch", type=int, default=128)
+p.add_argument("--batch", type=int, default=128)  # 0: full batch
 p.add_argument("--epochs", type=int, default=30)
 p.add_argument("--lr", type=float, default=1e-3)
-p.add_argument("--opt", default="adam")
+p.add_argument("--opt", default="adam")  # adam | sgd
+p.add_argument("--momentum", type=float, default=0.9)  # sgd only; 0: plain descent
 p.add_argument("--l1", type=float, default=100.0)
 p.add_argument("--l2", type=float, default=1e-3)
 p.add_argument("--l3", type=float, default=1e-3)
@@ -93,7 +96,7 @@ params = [q for lin in layers for q in lin.parameters()]
 opt = (
     torch.optim.Adam(params, lr=a.lr)
     if a.opt == "adam"
-    else torch.optim.SGD(params, lr=a.lr, momentum=0.9)
+    else torch.optim.SGD(params, lr=a.lr, momentum=a.momentum)
 )
 
 
@@ -131,14 +134,15 @@ def evaluate(ep):
 
 evals = {int(e) for e in a.eval.split(",")}
 N = len(Xc)
+batch = a.batch or N
 g = torch.Generator().manual_seed(0)
 t0 = time.time()
 if 0 in evals:
     evaluate(0)
 for ep in range(1, a.epochs + 1):
     perm = torch.randperm(N, generator=g)
-    for s in range(0, N, a.batch):
-        xb = Xc[perm[s : s + a.batch]]
+    for s in range(0, N, batch):
+        xb = Xc[perm[s : s + batch]]
         n = len(xb)
         h = forward(xb)
         W = [lin.weight for lin in layers]

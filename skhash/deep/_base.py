@@ -84,6 +84,11 @@ TRAINING_PARAMS_DOC = """max_epochs : int, default=20
         RNG is not touched).
     verbose : int, default=0
         skorch's per-epoch log (loss, time) when positive."""
+# The training parameters from ``device`` on, for estimators that document
+# their own ``max_epochs``, ``lr``, ``batch_size`` and ``optimizer``.
+DEVICE_AND_LATER_PARAMS_DOC = (
+    "device : " + TRAINING_PARAMS_DOC.split("\n    device : ", 1)[1]
+)
 ATTRIBUTES_DOC = """net_ : skorch.NeuralNet
         The trained net; ``net_.module_`` is the :class:`HashingNetwork`,
         ``net_.history`` the training log.
@@ -100,6 +105,7 @@ def fill_doc(cls):
     cls.__doc__ = (
         cls.__doc__.replace("{network_params}", NETWORK_PARAMS_DOC)
         .replace("{training_params}", TRAINING_PARAMS_DOC)
+        .replace("{device_and_later_params}", DEVICE_AND_LATER_PARAMS_DOC)
         .replace("{attributes}", ATTRIBUTES_DOC)
     )
     return cls
@@ -264,7 +270,17 @@ class SkorchNetMixin:
         """Output width of the hash head (``n_bits`` unless overridden)."""
         return int(self.n_bits)
 
-    def _check_head_memory(self, n_features):
+    def _train_batch_size(self, n_samples):
+        """Rows per training step: ``batch_size``, or all ``n_samples`` when None.
+
+        ``batch_size=None`` (full-batch gradient descent) is accepted only by
+        estimators that declare it in their ``_parameter_constraints``.
+        """
+        if self.batch_size is None:
+            return max(int(n_samples or 1), 1)
+        return int(self.batch_size)
+
+    def _check_head_memory(self, n_features, n_samples=None):
         """Refuse a hash head too large for memory, before building it.
 
         The head's input width is the last hidden width of the default
@@ -281,7 +297,7 @@ class SkorchNetMixin:
         else:
             width = int(sizes[-1]) if sizes.size else int(n_features)
         n_out = self._n_head_outputs()
-        n_bytes = 16 * width * n_out + 12 * int(self.batch_size) * n_out
+        n_bytes = 16 * width * n_out + 12 * self._train_batch_size(n_samples) * n_out
         check_memory(
             self,
             n_bytes,
@@ -444,13 +460,14 @@ class SkorchNetMixin:
 
     def _fit(self, X, y):
         self._check_network_params(X.shape[1])
-        self._check_head_memory(X.shape[1])
+        self._check_head_memory(X.shape[1], X.shape[0])
         check_float32_range(self, X)
         X = np.ascontiguousarray(X, dtype=np.float32)
         y = self._encode_targets(y) if y is not None else None
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         device, cuda_devices = self._torch_devices()
         warm_net = self._warm_net(X.shape[1])
+        batch_size = self._train_batch_size(X.shape[0])
         if warm_net is not None:
             # skorch's warm start: no re-initialisation, the same history.
             warm_net.max_epochs = self.max_epochs
@@ -460,7 +477,7 @@ class SkorchNetMixin:
                 if cuda_devices:
                     with torch.cuda.device(cuda_devices[0]):
                         torch.cuda.manual_seed(seed)
-                work = self._batch_work(warm_net.module_, self.batch_size)
+                work = self._batch_work(warm_net.module_, batch_size)
                 with limit_torch_threads(work, self.device):
                     warm_net.partial_fit(X_net, y_net)
             return self
@@ -471,7 +488,7 @@ class SkorchNetMixin:
             optimizer=self.optimizer,
             lr=self.lr,
             max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
+            batch_size=batch_size,
             train_split=self._train_split(seed),
             callbacks=user_callbacks
             + list(self._build_callbacks())
@@ -496,7 +513,7 @@ class SkorchNetMixin:
             params["iterator_train__generator"] = torch.Generator().manual_seed(seed)
             net = self._net_class(**params)
             X_net, y_net = self._make_dataset(X, y)
-            work = self._batch_work(params["module"], self.batch_size)
+            work = self._batch_work(params["module"], batch_size)
             with limit_torch_threads(work, self.device):
                 net.fit(X_net, y_net)
         self.net_ = net
@@ -510,7 +527,7 @@ class SkorchNetMixin:
         module = self.net_.module_
         module.eval()
         device = next(module.parameters()).device
-        step = max(int(self.batch_size), _MIN_ENCODE_BATCH)
+        step = max(int(self.batch_size or 0), _MIN_ENCODE_BATCH)
         out = []
         work = self._batch_work(module, min(step, max(X.shape[0], 1)))
         with torch.no_grad(), limit_torch_threads(work, device):
