@@ -197,6 +197,14 @@ def run_table(args, X, y, protocol, split_seed=0):
             )
             if args.code_stats and method not in QUANTIZERS:
                 row.update(code_stats(est, Xdb, n_bits))
+            final = est[-1] if hasattr(est, "steps") else est
+            if hasattr(final, "validation_scores_"):
+                # SH-BDNN: alternations run and the validation mAP after each
+                # (printed with the row, not in the table).
+                row["n_iter"] = final.n_iter_
+                row["validation"] = [
+                    round(float(v), 4) for v in final.validation_scores_
+                ]
             rows.append(row)
             print(json.dumps(row), flush=True)
     cols = ["method", "bits", "mAP", "paper", "input", "epochs", "fit_s", "eval_s"]
