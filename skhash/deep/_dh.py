@@ -206,8 +206,8 @@ class DH(BaseDeepHasher):
     saturated outputs on MNIST pixels; the mAP changes little between 30
     and 300 iterations).
 
-    **Optimiser.** Adam on mini-batches (lr 1e-3, batch 128, this
-    estimator's former default) is not a faster route to the same codes. It
+    **Optimiser.** Adam on mini-batches (lr 1e-3, batch 128) is not a
+    faster route to the same codes. It
     rescales every weight's step to about ``lr`` whatever its gradient, so
     the first layer's PCA rows (entries about 0.04 on MNIST) are rewritten
     within a few epochs, and the bits drift towards one direction: on MNIST
